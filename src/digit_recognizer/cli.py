@@ -1,0 +1,252 @@
+"""The `digits` command: argument parsing only; each verb calls one library function.
+
+Errors the user can fix (missing data, a bad image, a missing extra) are printed as
+one `error:` line with the fix, and the command exits with status 2; nothing here
+lets a traceback reach the terminal for those.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from ._extras import MissingExtra, require
+from .data import DataError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    from .preprocess import ImageError
+    from .recognizer import ModelError
+
+    try:
+        return int(args.func(args) or 0)
+    except (DataError, ModelError, ImageError, MissingExtra) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="digits",
+        description="Recognize handwritten digits: train and evaluate the CNN, read digits from images, "
+        "draw them in a window or a web page.",
+        epilog="Run `digits VERB --help` for a verb's options.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"digit-recognizer {__version__}")
+    verbs = parser.add_subparsers(title="verbs", metavar="VERB")
+    for add in VERBS:
+        add(verbs)
+    return parser
+
+
+def _verb(verbs: Any, name: str, help: str) -> argparse.ArgumentParser:
+    return verbs.add_parser(name, help=help, description=help, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+
+
+def _data_dir_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="folder with the four MNIST IDX files (default: $DIGITS_DATA_DIR, else ~/.cache/digit-recognizer/mnist)",
+    )
+
+
+def _model_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", metavar="PATH", help="ONNX model file (default: the model shipped in the package)")
+
+
+# --------------------------------------------------------------------------- data
+
+
+def add_data(verbs: Any) -> None:
+    p = _verb(verbs, "data", "Find or download MNIST and verify its checksums.")
+    _data_dir_option(p)
+    p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing files")
+    p.set_defaults(func=cmd_data)
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from . import data
+
+    directory = data.resolve_data_dir(args.data_dir)
+    if missing := data.missing_files(directory):
+        if args.no_download:
+            raise DataError(data._missing_message(directory, missing))
+        print(f"downloading {len(missing)} MNIST file(s) to {directory}")
+        data.fetch(directory, missing)
+    checked = data.verify_files(directory)
+    for split in ("train", "test"):
+        ds = data.load_split(split, directory, download=False)
+        print(f"{split:<5} {len(ds):>6} images  28x28  labels 0-9  sha256 verified")
+    print(f"MNIST is ready in {directory} ({len(checked)} files).")
+    return 0
+
+
+# --------------------------------------------------------------------------- train
+
+
+def add_train(verbs: Any) -> None:
+    from .training.config import TrainConfig
+
+    d = TrainConfig().to_dict()
+
+    p = _verb(verbs, "train", "Train the CNN on MNIST and export model.onnx with its model card.")
+    _data_dir_option(p)
+    p.add_argument("--epochs", type=int, default=d["epochs"], help="passes over the training images")
+    p.add_argument("--batch-size", type=int, default=d["batch_size"], help="images per optimizer step")
+    p.add_argument("--lr", type=float, default=d["lr"], help="peak learning rate (one-cycle schedule, AdamW)")
+    p.add_argument("--weight-decay", type=float, default=d["weight_decay"], help="AdamW weight decay")
+    p.add_argument("--label-smoothing", type=float, default=d["label_smoothing"], help="cross-entropy smoothing")
+    p.add_argument("--seed", type=int, default=d["seed"], help="random seed (same seed, data, device: same result)")
+    p.add_argument(
+        "--val-size",
+        type=int,
+        default=d["val_size"],
+        help="training images held out for validation; 0 trains on all 60,000 and keeps the last epoch",
+    )
+    p.add_argument("--limit", type=int, default=None, help="train on only this many images (quick runs)")
+    p.add_argument("--no-augment", dest="augment", action="store_false", help="turn augmentation off")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where to train")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for PyTorch (default: all cores)")
+    p.add_argument("--out", type=Path, default=None, help="run folder (default: a new runs/train/expN)")
+    p.add_argument(
+        "--resume", type=Path, default=None, metavar="CHECKPOINT", help="continue an interrupted run from its last.pt"
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="smoke test: 1 epoch on 1,024 images, output in --out or runs/"
+    )
+    p.set_defaults(func=cmd_train)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    require("torch", "digits train")
+    require("onnx", "digits train (ONNX export)")
+    from .training.loop import TrainConfig, train
+
+    for name in ("epochs", "batch_size", "limit", "val_size"):
+        value = getattr(args, name)
+        if value is not None and value < (0 if name == "val_size" else 1):
+            raise SystemExit(f"error: --{name.replace('_', '-')} must be positive, got {value}")
+    cfg = TrainConfig(
+        epochs=1 if args.dry_run else args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        label_smoothing=args.label_smoothing,
+        seed=args.seed,
+        val_size=min(args.val_size, 512) if args.dry_run else args.val_size,
+        limit=1024 if args.dry_run else args.limit,
+        augment=args.augment,
+        device=args.device,
+        threads=args.threads,
+    )
+    train(cfg, data_dir=args.data_dir, out=args.out, resume=args.resume)
+    return 0
+
+
+# --------------------------------------------------------------------------- evaluate
+
+
+def add_evaluate(verbs: Any) -> None:
+    p = _verb(verbs, "evaluate", "Measure a model on the MNIST test set or on a folder of your own labelled images.")
+    _model_option(p)
+    _data_dir_option(p)
+    p.add_argument(
+        "--images",
+        type=Path,
+        metavar="DIR",
+        help="evaluate on DIR/0 ... DIR/9 (your own images, through the same preprocessing as the apps)",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object (accuracy, n, per-class figures, ...)")
+    p.add_argument("--report", type=Path, metavar="DIR", help="also write report.json and plots to DIR")
+    p.set_defaults(func=cmd_evaluate)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from . import evaluation
+
+    if args.images:
+        report = evaluation.evaluate_folder(args.model, args.images)
+    else:
+        report = evaluation.evaluate_mnist(args.model, args.data_dir)
+    if args.report:
+        require("matplotlib", "digits evaluate --report")
+        written = evaluation.write_report(report, args.report)
+        print(f"report written: {', '.join(str(p) for p in written)}", file=sys.stderr)
+    print(json.dumps(report.to_dict()) if args.json else evaluation.format_report(report))
+    return 0
+
+
+# --------------------------------------------------------------------------- predict
+
+
+def add_predict(verbs: Any) -> None:
+    p = _verb(verbs, "predict", "Recognize the digit (or, with --multi, the number) in image files.")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files, or folders of them")
+    _model_option(p)
+    p.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
+    p.add_argument("--top-k", type=int, default=3, metavar="K", help="alternatives shown in the table")
+    p.add_argument("--multi", action="store_true", help="read a whole number: every digit, left to right")
+    p.set_defaults(func=cmd_predict)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .predict import predict_files
+
+    if not 1 <= args.top_k <= 10:
+        raise SystemExit(f"error: --top-k must be between 1 and 10, got {args.top_k}")
+    return predict_files(args.paths, model=args.model, as_json=args.json, top_k=args.top_k, multi=args.multi)
+
+
+# --------------------------------------------------------------------------- draw
+
+
+def add_draw(verbs: Any) -> None:
+    p = _verb(verbs, "draw", "Open a window to draw digits (or numbers) and see them recognized as you draw.")
+    _model_option(p)
+    p.add_argument("--multi", action="store_true", help="start in number mode (several digits side by side)")
+    p.add_argument("--verbose", action="store_true", help="log every recognition to stderr with its timing")
+    p.set_defaults(func=cmd_draw)
+
+
+def cmd_draw(args: argparse.Namespace) -> int:
+    from .desktop import run
+
+    return run(model=args.model, multi=args.multi, verbose=args.verbose)
+
+
+# --------------------------------------------------------------------------- serve
+
+
+def add_serve(verbs: Any) -> None:
+    p = _verb(verbs, "serve", "Serve the drawing page and the HTTP API (POST /api/predict).")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind; 0.0.0.0 exposes it to your network")
+    p.add_argument("--port", type=int, default=8000, help="TCP port")
+    _model_option(p)
+    p.add_argument("--workers", type=int, default=1, help="server processes (each loads the model once)")
+    p.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    require("fastapi", "digits serve")
+    require("uvicorn", "digits serve")
+    from .web.server import run
+
+    return run(host=args.host, port=args.port, model=args.model, workers=args.workers)
+
+
+VERBS = [add_data, add_train, add_evaluate, add_predict, add_draw, add_serve]

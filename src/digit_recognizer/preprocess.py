@@ -1,0 +1,383 @@
+"""Any picture of a handwritten digit -> the 28x28 array MNIST would have made of it.
+
+MNIST digits were size-normalized to fit a 20x20 box (keeping their aspect ratio,
+anti-aliased) and then centred in a 28x28 field by their centre of mass, as white
+ink on black. A model trained on that sees nothing else, so every canvas, scan or
+photo goes through the same procedure here:
+
+1. read: any Pillow image, EXIF orientation applied, transparency as background,
+   first frame of an animation, 16-bit and CMYK handled;
+2. ink: polarity decided from the background at the border (dark-on-light or
+   light-on-dark), uneven lighting flattened, contrast stretched;
+3. clean: specks removed as small connected components; blank means "no digit";
+4. normalize: crop to the ink, bring strokes to MNIST's pen width, scale the longer
+   side to 20 px, centre by mass in 28x28.
+
+``segment`` runs steps 1-3 once and then 4 for each digit of a number.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+from scipy import ndimage
+
+ImageSource = Union[str, os.PathLike, bytes, Image.Image, np.ndarray]  # noqa: UP007 (runtime alias)
+
+MAX_PIXELS = 50_000_000  # refuse bigger images: a decompression bomb, not a digit
+WORK_SIDE = 64  # stroke width is normalized at this size (longer side), then scaled to 20
+BOX = 20  # MNIST: the digit's longer side
+FIELD = 28  # MNIST: the image side; the centre of mass lands at (14, 14)
+MNIST_STROKE = 2.6  # median MNIST pen width in px at BOX scale (2*area/boundary of ink > 0.5)
+INK_THRESHOLD = 0.3  # share of the strongest ink that counts as a stroke pixel
+MIN_CONTRAST = 0.08  # ink weaker than this (on a 0-1 scale) is no ink at all
+MAX_SIDE = 1024  # larger images are reduced first: a digit needs no more detail
+
+
+class ImageError(ValueError):
+    """The input is not an image we can read; the message names the problem."""
+
+
+class NoDigit(ValueError):
+    """The image is readable but holds no digit (blank, or only specks of noise)."""
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One digit cut out of a number: its 28x28 array and its box (x0, y0, x1, y1) in the source image."""
+
+    image: np.ndarray
+    box: tuple[int, int, int, int]
+
+
+# --------------------------------------------------------------------------- public
+
+
+def preprocess(source: ImageSource) -> np.ndarray:
+    """The 28x28 float32 array in [0, 1] the model should see; raises NoDigit for a blank image."""
+    ink, _ = find_ink(load_gray(source))
+    return normalize(ink)
+
+
+def segment(source: ImageSource) -> list[Piece]:
+    """Every digit in an image of a number, left to right, each MNIST-normalized.
+
+    Connected strokes that overlap horizontally belong to one digit, so a 4 or a 5
+    drawn in two strokes, or a 7 with a separate bar, stays one digit.
+    """
+    gray = load_gray(source)
+    ink, labels = find_ink(gray)
+    scale = _scale_back(source, gray)
+    pieces = []
+    for group in _group_columns(labels):
+        mask = np.isin(labels, group.ids)
+        crop = np.where(mask, ink, 0)[group.rows, group.cols]
+        box = (
+            int(group.cols.start * scale),
+            int(group.rows.start * scale),
+            int(np.ceil(group.cols.stop * scale)),
+            int(np.ceil(group.rows.stop * scale)),
+        )
+        pieces.append(Piece(normalize(crop), box))
+    return pieces
+
+
+# --------------------------------------------------------------------------- 1. read
+
+
+def load_gray(source: ImageSource) -> np.ndarray:
+    """Grayscale float32 in [0, 1], whatever the input's mode; alpha composited away."""
+    if isinstance(source, np.ndarray):
+        return _array_to_gray(source)
+    image = open_image(source)
+    try:
+        gray = _pil_to_gray(image)
+    except (OSError, ValueError, SyntaxError) as exc:  # truncated or corrupt data surfaces on load
+        raise ImageError(f"the image data is damaged or truncated ({exc})") from None
+    if max(gray.shape) > MAX_SIDE:
+        gray = _shrink(gray, MAX_SIDE / max(gray.shape))
+    return gray
+
+
+def open_image(source: str | os.PathLike[str] | bytes | Image.Image) -> Image.Image:
+    """Open without decoding, refuse bombs, take the first frame and apply EXIF orientation."""
+    if isinstance(source, Image.Image):
+        image = source
+    else:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else Path(source))
+        except FileNotFoundError:
+            raise ImageError(f"file not found: {source}") from None
+        except IsADirectoryError:
+            raise ImageError(f"{source} is a directory, not an image") from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageError("the image is far too large to be a digit (decompression bomb refused)") from None
+        except UnidentifiedImageError:
+            raise ImageError("not an image file Pillow can read (PNG, JPEG, GIF, BMP, TIFF, WebP, ...)") from None
+        except OSError as exc:
+            raise ImageError(f"cannot read the image ({exc})") from None
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise ImageError(
+            f"the image is {width}x{height} pixels, more than {MAX_PIXELS:,}; crop or shrink it to the digit"
+        )
+    if width < 1 or height < 1:
+        raise ImageError("the image has no pixels")
+    if getattr(image, "n_frames", 1) > 1:
+        image.seek(0)
+    try:
+        return ImageOps.exif_transpose(image) or image
+    except Exception:
+        return image
+
+
+def _pil_to_gray(image: Image.Image) -> np.ndarray:
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        return _stretch(np.asarray(image, dtype=np.float32))
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255
+        return _composite(_luminance(rgba[..., :3]), rgba[..., 3])
+    return np.asarray(image.convert("L"), dtype=np.float32) / 255
+
+
+def _array_to_gray(array: np.ndarray) -> np.ndarray:
+    a = np.asarray(array)
+    if a.dtype == bool:
+        a = a.astype(np.float32)
+    elif a.dtype.kind not in "uif":
+        raise ImageError(f"a {a.dtype} array is not an image; pass numbers (uint8 0-255 or floats 0-1)")
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)) or 0 in a.shape:
+        raise ImageError(f"an array of shape {a.shape} is not an image; pass (H, W), (H, W, 3) or (H, W, 4)")
+    if a.shape[0] * a.shape[1] > MAX_PIXELS:
+        raise ImageError(f"the array is {a.shape[1]}x{a.shape[0]} pixels, too large to be a digit")
+    a = a.astype(np.float32)
+    if not np.isfinite(a).all():
+        raise ImageError("the array holds NaN or infinite values")
+    if (a.dtype.kind == "f" and a.max(initial=0) > 1.0) or array.dtype.kind in "ui":
+        a = a / (65535.0 if a.max(initial=0) > 255 else 255.0)
+    a = np.clip(a, 0, 1)
+    if a.ndim == 3:
+        gray = _luminance(a[..., :3])
+        a = _composite(gray, a[..., 3]) if a.shape[2] == 4 else gray
+    return _shrink(a, MAX_SIDE / max(a.shape)) if max(a.shape) > MAX_SIDE else a
+
+
+def _luminance(rgb: np.ndarray) -> np.ndarray:
+    return (rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)).astype(np.float32)
+
+
+def _composite(gray: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Put transparent parts on a background that contrasts with the visible ink.
+
+    Canvases often store strokes as opaque pixels on fully transparent ones whose
+    colour is arbitrary (usually black), so the colour under alpha 0 is ignored.
+    """
+    if alpha.min() >= 0.999:
+        return gray
+    visible = alpha > 0.5
+    ink_level = float(gray[visible].mean()) if visible.any() else 0.0
+    background = 1.0 if ink_level < 0.5 else 0.0
+    return (gray * alpha + background * (1 - alpha)).astype(np.float32)
+
+
+def _stretch(a: np.ndarray) -> np.ndarray:
+    low, high = float(a.min()), float(a.max())
+    return ((a - low) / (high - low)).astype(np.float32) if high > low else np.zeros_like(a, dtype=np.float32)
+
+
+def _shrink(gray: np.ndarray, factor: float) -> np.ndarray:
+    h, w = gray.shape
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    return np.asarray(Image.fromarray(gray).resize(size, Image.Resampling.BILINEAR))
+
+
+def _scale_back(source: ImageSource, gray: np.ndarray) -> float:
+    """Factor from the (possibly reduced) working image back to the source's pixels."""
+    if isinstance(source, np.ndarray):
+        return source.shape[1] / gray.shape[1] if source.ndim >= 2 else 1.0
+    try:
+        width = open_image(source).size[0] if not isinstance(source, Image.Image) else source.size[0]
+    except ImageError:
+        return 1.0
+    return width / gray.shape[1]
+
+
+# --------------------------------------------------------------------------- 2-3. ink
+
+
+def find_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ink strength (bright = ink, 0 = background) and labels of the strokes kept.
+
+    Raises NoDigit when nothing but background or specks is left.
+    """
+    background = _border_level(gray)
+    deviation = gray - background
+    if _uneven(gray):
+        deviation = gray - _background_surface(gray)
+    darker = np.count_nonzero(deviation < -0.25) >= np.count_nonzero(deviation > 0.25)
+    ink = np.maximum(-deviation if darker else deviation, 0)
+    strongest = float(ink.max())
+    if strongest < MIN_CONTRAST:
+        raise NoDigit("the image is blank: no ink found")
+    ink /= strongest
+    labels = _stroke_labels(ink)
+    if not labels.any():
+        raise NoDigit("only specks of noise, no digit")
+    ink[labels == 0] *= ink[labels == 0] >= INK_THRESHOLD / 2  # drop faint noise away from strokes
+    return ink, labels
+
+
+def _border(gray: np.ndarray) -> np.ndarray:
+    return np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+
+
+def _border_level(gray: np.ndarray) -> float:
+    return float(np.median(_border(gray)))
+
+
+def _uneven(gray: np.ndarray) -> bool:
+    """Uneven lighting (a photo of paper) shows as a wide spread of levels around the border."""
+    if min(gray.shape) < 32:
+        return False
+    low, high = np.percentile(_border(gray), [10, 90])
+    return bool(high - low > 0.15)
+
+
+def _background_surface(gray: np.ndarray) -> np.ndarray:
+    """A smooth estimate of the paper's brightness: strokes removed by a median on a small copy."""
+    small = _shrink(gray, 48 / max(gray.shape))
+    smooth = ndimage.median_filter(small, size=9, mode="nearest")
+    h, w = gray.shape
+    return np.asarray(Image.fromarray(smooth).resize((w, h), Image.Resampling.BILINEAR))
+
+
+def _stroke_labels(ink: np.ndarray) -> np.ndarray:
+    """Connected strokes (8-connected), each labelled 1..n; specks set to 0."""
+    mask = ink >= INK_THRESHOLD
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3), dtype=bool))
+    if count == 0:
+        return labels
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    min_size = max(3, 0.03 * sizes.max(), 2e-5 * mask.size)
+    small = sizes < min_size
+    if small.any():
+        labels[small[labels]] = 0
+    return labels
+
+
+@dataclass(frozen=True)
+class _Group:
+    ids: list[int]
+    rows: slice
+    cols: slice
+
+
+def _group_columns(labels: np.ndarray) -> list[_Group]:
+    """Strokes grouped into digits by horizontal overlap, ordered left to right."""
+    slices = ndimage.find_objects(labels)
+    boxes = [(i + 1, s) for i, s in enumerate(slices) if s is not None]
+    boxes.sort(key=lambda b: b[1][1].start)
+    groups: list[list] = []
+    for label_id, (rows, cols) in boxes:
+        if groups and _overlap(groups[-1][2], cols) >= 0.4:
+            ids, grows, gcols = groups[-1]
+            groups[-1] = [[*ids, label_id], _union(grows, rows), _union(gcols, cols)]
+        else:
+            groups.append([[label_id], rows, cols])
+    tallest = max(g[1].stop - g[1].start for g in groups)
+    return [_Group(ids, rows, cols) for ids, rows, cols in groups if rows.stop - rows.start >= 0.2 * tallest]
+
+
+def _overlap(a: slice, b: slice) -> float:
+    """Shared width as a share of the narrower of two column ranges."""
+    shared = min(a.stop, b.stop) - max(a.start, b.start)
+    return shared / max(1, min(a.stop - a.start, b.stop - b.start))
+
+
+def _union(a: slice, b: slice) -> slice:
+    return slice(min(a.start, b.start), max(a.stop, b.stop))
+
+
+# --------------------------------------------------------------------------- 4. normalize
+
+
+def normalize(ink: np.ndarray) -> np.ndarray:
+    """Crop to the ink, match MNIST's pen, fit the longer side to 20 px, centre by mass in 28x28."""
+    rows, cols = np.nonzero(ink >= INK_THRESHOLD)
+    if len(rows) == 0:
+        raise NoDigit("the image is blank: no ink found")
+    crop = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    work = _fit(crop, WORK_SIDE)
+    work = _match_stroke_width(work, MNIST_STROKE * WORK_SIDE / BOX)
+    return _centre_by_mass(_fit(work, BOX))
+
+
+def _fit(image: np.ndarray, side: int) -> np.ndarray:
+    """Resize so the longer side is ``side`` px, keeping the aspect ratio (anti-aliased)."""
+    h, w = image.shape
+    factor = side / max(h, w)
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    return np.asarray(Image.fromarray(image.astype(np.float32)).resize(size, Image.Resampling.BILINEAR))
+
+
+def _stroke_width(mask: np.ndarray) -> float:
+    """Mean pen width of a binary drawing: twice its area over its boundary length."""
+    area = np.count_nonzero(mask)
+    if area == 0:
+        return 0.0
+    padded = np.pad(mask, 1)
+    interior = padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+    return 2 * area / max(1, np.count_nonzero(mask & ~interior))
+
+
+def _match_stroke_width(work: np.ndarray, target: float) -> np.ndarray:
+    """Thicken a thin pen or thin a bold one, so strokes look like MNIST's."""
+    work = np.clip(work / max(float(work.max()), 1e-6), 0, 1)
+    width = _stroke_width(work >= 0.5)
+    if width < 0.7 * target:
+        radius = max(1, round((target - width) / 2))
+        return ndimage.grey_dilation(work, footprint=_disk(radius))
+    if width > 1.5 * target:
+        radius = max(1, round((width - target) / 2))
+        thinner = ndimage.grey_erosion(work, footprint=_disk(radius))
+        if np.count_nonzero(thinner >= 0.5) >= 0.25 * np.count_nonzero(work >= 0.5):
+            return thinner
+    return work
+
+
+_DISKS: dict[int, np.ndarray] = {}
+
+
+def _disk(radius: int) -> np.ndarray:
+    if radius not in _DISKS:
+        y, x = np.mgrid[-radius : radius + 1, -radius : radius + 1]
+        _DISKS[radius] = x * x + y * y <= radius * radius + radius * 0.5
+    return _DISKS[radius]
+
+
+def _centre_by_mass(box: np.ndarray) -> np.ndarray:
+    """Paste the (<=20x20) digit into 28x28 so its centre of mass sits at (14, 14), as MNIST did."""
+    box = np.clip(box, 0, 1).astype(np.float32)
+    h, w = box.shape
+    total = float(box.sum())
+    cy = float((box.sum(1) * np.arange(h)).sum() / total) if total else h / 2
+    cx = float((box.sum(0) * np.arange(w)).sum() / total) if total else w / 2
+    top = int(np.clip(round(FIELD / 2 - cy), 0, FIELD - h))
+    left = int(np.clip(round(FIELD / 2 - cx), 0, FIELD - w))
+    out = np.zeros((FIELD, FIELD), dtype=np.float32)
+    out[top : top + h, left : left + w] = box
+    return out

@@ -1,0 +1,187 @@
+"""The Recognizer: one onnxruntime session, any image in, a Prediction out.
+
+Loading the model is the slow part (tens of milliseconds), so a Recognizer is made
+once and reused; onnxruntime sessions are safe to call from several threads, and
+the Recognizer keeps no other mutable state, so one instance serves a whole app.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .preprocess import ImageSource, NoDigit, preprocess, segment
+
+MODEL_NAME = "mnist_cnn"
+
+
+class ModelError(Exception):
+    """The model file is missing or unreadable; the message says how to get one."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One digit: the best guess, how sure the model is, and all ten probabilities.
+
+    ``digit`` is None when the image holds no digit (blank, or only specks); then
+    ``reason`` says why and ``probabilities`` is empty.
+    """
+
+    digit: int | None
+    confidence: float
+    probabilities: tuple[float, ...] = ()
+    reason: str | None = None
+
+    def top_k(self, k: int = 3) -> list[tuple[int, float]]:
+        order = np.argsort(self.probabilities)[::-1][:k]
+        return [(int(d), self.probabilities[d]) for d in order]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "digit": self.digit,
+            "confidence": round(self.confidence, 6),
+            "probabilities": [round(p, 6) for p in self.probabilities],
+        }
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+
+@dataclass(frozen=True)
+class DigitInNumber:
+    """A digit found inside a number, with its box (x0, y0, x1, y1) in image pixels."""
+
+    prediction: Prediction
+    box: tuple[int, int, int, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.prediction.to_dict(), "box": list(self.box)}
+
+
+@dataclass(frozen=True)
+class NumberPrediction:
+    """A whole number read left to right; ``number`` is None when no digit was found."""
+
+    number: str | None
+    digits: list[DigitInNumber] = field(default_factory=list)
+    reason: str | None = None
+
+    @property
+    def confidence(self) -> float:
+        """The chance every digit is right, assuming independence: the product of confidences."""
+        return float(np.prod([d.prediction.confidence for d in self.digits])) if self.digits else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "number": self.number,
+            "confidence": round(self.confidence, 6),
+            "digits": [d.to_dict() for d in self.digits],
+        }
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+
+def shipped_model_path() -> Path:
+    return Path(str(resources.files("digit_recognizer") / "models" / f"{MODEL_NAME}.onnx"))
+
+
+class Recognizer:
+    """Recognize handwritten digits with an ONNX model (default: the one shipped in the package)."""
+
+    def __init__(self, session: Any, path: Path, card: dict[str, Any]) -> None:
+        self._session = session
+        self._input = session.get_inputs()[0].name
+        self.path = path
+        self.card = card
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None = None, *, threads: int | None = None) -> Recognizer:
+        """Load an ONNX model and its model card (``<name>.json`` beside it, optional)."""
+        import onnxruntime as ort
+
+        model_path = Path(path) if path is not None else shipped_model_path()
+        if not model_path.is_file():
+            hint = (
+                "Pass --model with the path of a model.onnx, e.g. runs/train/exp/model.onnx from `digits train`."
+                if path is not None
+                else "The shipped model is missing from the installed package; reinstall it with `pip install .`."
+            )
+            raise ModelError(f"Model file {model_path} not found. {hint}")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
+        try:
+            session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise ModelError(f"{model_path} is not a usable ONNX model ({exc}).") from None
+        shape = session.get_inputs()[0].shape
+        if list(shape[1:]) != [1, 28, 28]:
+            raise ModelError(f"{model_path} expects input {shape}; a digit model takes (batch, 1, 28, 28).")
+        return cls(session, model_path, _read_card(model_path))
+
+    # -- the model ------------------------------------------------------------------
+
+    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        """(N, 10) probabilities for MNIST-normalized float images (N, 28, 28) in [0, 1]."""
+        x = np.ascontiguousarray(batch, dtype=np.float32).reshape(-1, 1, 28, 28)
+        if len(x) == 0:
+            return np.zeros((0, 10), dtype=np.float32)
+        return self._session.run(None, {self._input: x})[0]
+
+    # -- images ---------------------------------------------------------------------
+
+    def preprocess(self, image: ImageSource) -> np.ndarray:
+        """The 28x28 float array the model sees (raises NoDigit for a blank image)."""
+        return preprocess(image)
+
+    def predict(self, image: ImageSource) -> Prediction:
+        """Recognize the single digit in a path, bytes, PIL image or numpy array."""
+        return self.predict_batch([image])[0]
+
+    def predict_batch(self, images: Iterable[ImageSource]) -> list[Prediction]:
+        """Recognize many images in one model call; blank ones come back with digit None."""
+        arrays: list[np.ndarray] = []
+        results: list[Prediction | None] = []
+        for image in images:
+            try:
+                arrays.append(preprocess(image))
+                results.append(None)
+            except NoDigit as empty:
+                results.append(Prediction(None, 0.0, reason=str(empty)))
+        probs = iter(self.probabilities(np.stack(arrays)) if arrays else [])
+        return [r if r is not None else _prediction(next(probs)) for r in results]
+
+    def predict_number(self, image: ImageSource) -> NumberPrediction:
+        """Find every digit in an image of a number and read them left to right."""
+        try:
+            pieces = segment(image)
+        except NoDigit as empty:
+            return NumberPrediction(None, reason=str(empty))
+        probs = self.probabilities(np.stack([p.image for p in pieces]))
+        digits = [DigitInNumber(_prediction(p), piece.box) for p, piece in zip(probs, pieces, strict=True)]
+        return NumberPrediction("".join(str(d.prediction.digit) for d in digits), digits)
+
+
+def _prediction(probabilities: Sequence[float] | np.ndarray) -> Prediction:
+    p = np.asarray(probabilities, dtype=np.float64)
+    digit = int(p.argmax())
+    return Prediction(digit, float(p[digit]), tuple(float(v) for v in p))
+
+
+def _read_card(model_path: Path) -> dict[str, Any]:
+    card_path = model_path.with_suffix(".json")
+    if not card_path.is_file():
+        return {}
+    try:
+        card = json.loads(card_path.read_text())
+        return card if isinstance(card, dict) else {}
+    except (OSError, ValueError):
+        return {}

@@ -1,0 +1,1 @@
+"""Training (PyTorch). Imported only by `digits train`; recognition never needs torch."""

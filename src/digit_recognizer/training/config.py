@@ -1,0 +1,58 @@
+"""Every hyperparameter in one place, each with its unit; torch-free so `digits --help` stays fast.
+
+Configs travel inside every checkpoint and model card, so weights can always be
+rebuilt and a figure traced back to the settings that produced it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Channels of each convolution stage, and dropout before the classifier."""
+
+    c1: int = 32
+    c2: int = 64
+    c3: int = 128
+    dropout: float = 0.25
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Distortions aimed at people's drawings rather than census forms."""
+
+    rotate_deg: float = 12.0  # max |rotation|, degrees
+    scale: float = 0.12  # zoom factor drawn from [1 - scale, 1 + scale]
+    shear: float = 0.25  # max |shear|, as a fraction of width
+    translate_px: float = 2.0  # max |shift|, pixels
+    elastic_px: float = 1.5  # max elastic displacement, pixels
+    p_stroke: float = 0.5  # share of images whose pen is made thinner or bolder
+    p_binarize: float = 0.1  # share of images thresholded like a scanned form
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 15
+    batch_size: int = 128  # images per optimizer step
+    lr: float = 4e-3  # peak learning rate of the one-cycle schedule
+    weight_decay: float = 5e-4  # AdamW decoupled weight decay
+    label_smoothing: float = 0.05
+    seed: int = 0
+    val_size: int = 5000  # training images held out to choose hyperparameters; 0 = train on all
+    limit: int | None = None  # use only this many training images (quick runs)
+    augment: bool = True
+    device: str = "auto"  # auto | cpu | cuda
+    threads: int | None = None  # torch intra-op threads; None = torch's default
+    model: ModelConfig = field(default_factory=ModelConfig)
+    augmentation: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> TrainConfig:
+        plain = {k: v for k, v in raw.items() if k not in ("model", "augmentation")}
+        return cls(**plain, model=ModelConfig(**raw["model"]), augmentation=AugmentConfig(**raw["augmentation"]))
