@@ -15,13 +15,14 @@ import gzip
 import hashlib
 import os
 import struct
+import sys
 import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -149,6 +150,7 @@ def load_split(
     if missing := missing_files(directory, stems):
         if not download:
             raise DataError(_missing_message(directory, missing))
+        print(f"MNIST not found in {directory}; downloading {len(missing)} file(s)", file=sys.stderr)
         fetch(directory, missing)
     arrays, digests = [], {}
     for stem in stems:
@@ -247,7 +249,7 @@ def _download_verified(url: str, target: Path, sha256: str, progress: bool, time
     return target
 
 
-def _progress_bar(name: str, total: int | None, enabled: bool):  # type: ignore[no-untyped-def]
+def _progress_bar(name: str, total: int | None, enabled: bool) -> Any:
     from tqdm import tqdm
 
     return tqdm(total=total, unit="B", unit_scale=True, desc=f"downloading {name}", disable=not enabled, leave=False)

@@ -118,6 +118,7 @@ def evaluate_folder(model_path: Path | str | None, folder: Path) -> Report:
     from .preprocess import ImageError, NoDigit, preprocess
     from .recognizer import Recognizer
 
+    recognizer = Recognizer.load(model_path)
     try:
         items = labelled_images(folder)
     except FileNotFoundError:
@@ -126,7 +127,6 @@ def evaluate_folder(model_path: Path | str | None, folder: Path) -> Report:
         raise DataError(
             f"No images found in {folder}/0 ... {folder}/9. Put each image in the subfolder named after its digit."
         )
-    recognizer = Recognizer.load(model_path)
     arrays = np.zeros((len(items), 28, 28), dtype=np.float32)
     found = np.zeros(len(items), dtype=bool)
     for i, (path, _) in enumerate(items):

@@ -52,9 +52,10 @@ def predict_files(
     as_json: bool = False,
     top_k: int = 3,
     multi: bool = False,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> int:
     """Print one result per image; return 1 if any file failed, else 0."""
+    out = out or sys.stdout
     recognizer = Recognizer.load(model)
     files = image_files(paths)
     if not files:

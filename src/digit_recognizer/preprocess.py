@@ -38,7 +38,7 @@ FIELD = 28  # MNIST: the image side; the centre of mass lands at (14, 14)
 MNIST_STROKE = 2.6  # median MNIST pen width in px at BOX scale (2*area/boundary of ink > 0.5)
 INK_THRESHOLD = 0.3  # share of the strongest ink that counts as a stroke pixel
 MIN_CONTRAST = 0.08  # ink weaker than this (on a 0-1 scale) is no ink at all
-MAX_SIDE = 1024  # larger images are reduced first: a digit needs no more detail
+ANALYSIS_PIXELS = 40_000  # larger images are reduced to about 200x200 first: a digit needs no more detail
 
 
 class ImageError(ValueError):
@@ -101,9 +101,7 @@ def load_gray(source: ImageSource) -> np.ndarray:
         gray = _pil_to_gray(image)
     except (OSError, ValueError, SyntaxError) as exc:  # truncated or corrupt data surfaces on load
         raise ImageError(f"the image data is damaged or truncated ({exc})") from None
-    if max(gray.shape) > MAX_SIDE:
-        gray = _shrink(gray, MAX_SIDE / max(gray.shape))
-    return gray
+    return _reduce(gray)
 
 
 def open_image(source: str | os.PathLike[str] | bytes | Image.Image) -> Image.Image:
@@ -116,15 +114,15 @@ def open_image(source: str | os.PathLike[str] | bytes | Image.Image) -> Image.Im
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else Path(source))
         except FileNotFoundError:
-            raise ImageError(f"file not found: {source}") from None
+            raise ImageError(f"file not found: {source!s}") from None
         except IsADirectoryError:
-            raise ImageError(f"{source} is a directory, not an image") from None
+            raise ImageError(f"{source!s} is a directory, not an image") from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ImageError("the image is far too large to be a digit (decompression bomb refused)") from None
         except UnidentifiedImageError:
             raise ImageError("not an image file Pillow can read (PNG, JPEG, GIF, BMP, TIFF, WebP, ...)") from None
         except OSError as exc:
-            raise ImageError(f"cannot read the image ({exc})") from None
+            raise ImageError(f"the image data is damaged or truncated ({exc})") from None
     width, height = image.size
     if width * height > MAX_PIXELS:
         raise ImageError(
@@ -172,7 +170,7 @@ def _array_to_gray(array: np.ndarray) -> np.ndarray:
     if a.ndim == 3:
         gray = _luminance(a[..., :3])
         a = _composite(gray, a[..., 3]) if a.shape[2] == 4 else gray
-    return _shrink(a, MAX_SIDE / max(a.shape)) if max(a.shape) > MAX_SIDE else a
+    return _reduce(a)
 
 
 def _luminance(rgb: np.ndarray) -> np.ndarray:
@@ -196,6 +194,12 @@ def _composite(gray: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 def _stretch(a: np.ndarray) -> np.ndarray:
     low, high = float(a.min()), float(a.max())
     return ((a - low) / (high - low)).astype(np.float32) if high > low else np.zeros_like(a, dtype=np.float32)
+
+
+def _reduce(gray: np.ndarray) -> np.ndarray:
+    """Shrink to about ANALYSIS_PIXELS pixels (anti-aliased): every later step then costs the same."""
+    pixels = gray.shape[0] * gray.shape[1]
+    return _shrink(gray, (ANALYSIS_PIXELS / pixels) ** 0.5) if pixels > ANALYSIS_PIXELS else gray
 
 
 def _shrink(gray: np.ndarray, factor: float) -> np.ndarray:
@@ -223,11 +227,13 @@ def find_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     Raises NoDigit when nothing but background or specks is left.
     """
-    background = _border_level(gray)
+    background: float | np.ndarray = _border_level(gray)
     deviation = gray - background
+    darker = bool(np.count_nonzero(deviation < -0.25) >= np.count_nonzero(deviation > 0.25))
     if _uneven(gray):
-        deviation = gray - _background_surface(gray)
-    darker = np.count_nonzero(deviation < -0.25) >= np.count_nonzero(deviation > 0.25)
+        background = _background_surface(gray, darker)
+        # Light falls on paper multiplicatively: dividing by it gives the same ink everywhere.
+        deviation = (gray - background) / np.maximum(background, 0.05) if darker else gray - background
     ink = np.maximum(-deviation if darker else deviation, 0)
     strongest = float(ink.max())
     if strongest < MIN_CONTRAST:
@@ -236,7 +242,8 @@ def find_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     labels = _stroke_labels(ink)
     if not labels.any():
         raise NoDigit("only specks of noise, no digit")
-    ink[labels == 0] *= ink[labels == 0] >= INK_THRESHOLD / 2  # drop faint noise away from strokes
+    near_strokes = ndimage.maximum_filter((labels > 0).view(np.uint8), size=3)
+    ink *= near_strokes  # keep the strokes and their anti-aliased edges, drop noise elsewhere
     return ink, labels
 
 
@@ -256,10 +263,16 @@ def _uneven(gray: np.ndarray) -> bool:
     return bool(high - low > 0.15)
 
 
-def _background_surface(gray: np.ndarray) -> np.ndarray:
-    """A smooth estimate of the paper's brightness: strokes removed by a median on a small copy."""
-    small = _shrink(gray, 48 / max(gray.shape))
-    smooth = ndimage.median_filter(small, size=9, mode="nearest")
+def _background_surface(gray: np.ndarray, dark_ink: bool) -> np.ndarray:
+    """A smooth estimate of the paper's brightness, strokes removed.
+
+    On a 64 px copy, a grey closing (for dark ink) or opening (for light ink) wipes
+    out anything narrower than the window (strokes) but keeps wide areas such as the
+    paper inside a loop, which a median would darken.
+    """
+    small = _shrink(gray, 64 / max(gray.shape))
+    morph = ndimage.grey_closing if dark_ink else ndimage.grey_opening
+    smooth = ndimage.uniform_filter(morph(small, size=9, mode="nearest"), size=5, mode="nearest")
     h, w = gray.shape
     return np.asarray(Image.fromarray(smooth).resize((w, h), Image.Resampling.BILINEAR))
 
@@ -272,7 +285,7 @@ def _stroke_labels(ink: np.ndarray) -> np.ndarray:
         return labels
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0
-    min_size = max(3, 0.03 * sizes.max(), 2e-5 * mask.size)
+    min_size = max(4, 0.01 * sizes.max())  # specks are a few pixels at the analysis scale
     small = sizes < min_size
     if small.any():
         labels[small[labels]] = 0
@@ -341,13 +354,13 @@ def _stroke_width(mask: np.ndarray) -> float:
         return 0.0
     padded = np.pad(mask, 1)
     interior = padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
-    return 2 * area / max(1, np.count_nonzero(mask & ~interior))
+    return 2 * area / max(1, int(np.count_nonzero(mask & ~interior)))
 
 
 def _match_stroke_width(work: np.ndarray, target: float) -> np.ndarray:
     """Thicken a thin pen or thin a bold one, so strokes look like MNIST's."""
     work = np.clip(work / max(float(work.max()), 1e-6), 0, 1)
-    width = _stroke_width(work >= 0.5)
+    width = _stroke_width(ndimage.uniform_filter(work, 3) >= 0.5)  # smoothed: ragged edges are not thin pens
     if width < 0.7 * target:
         radius = max(1, round((target - width) / 2))
         return ndimage.grey_dilation(work, footprint=_disk(radius))

@@ -33,7 +33,7 @@ def export_onnx(model: nn.Module, path: Path, sample: torch.Tensor) -> dict[str,
 
     ``sample`` is a uint8 batch (B, 1, 28, 28) used for the parity check.
     """
-    model = model.eval().to(memory_format=torch.contiguous_format)
+    model = model.eval().to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]
     wrapped = WithSoftmax(model).eval()
     dummy = torch.zeros(1, 1, 28, 28)
     with warnings.catch_warnings():

@@ -164,7 +164,7 @@ def train(
     (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
 
     torch.manual_seed(cfg.seed)
-    model = DigitNet(cfg.model).to(device).to(memory_format=torch.channels_last)
+    model = DigitNet(cfg.model).to(device).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     steps_per_epoch = len(train_split) // cfg.batch_size
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
@@ -209,7 +209,7 @@ def train(
         raise SystemExit(130) from None
 
     if export:
-        finish(run_dir, model, cfg, device, test_split, checksums, history, command)
+        finish(run_dir, model, cfg, device, test_split, checksums, history, command, len(train_split))
     return run_dir
 
 
@@ -222,6 +222,7 @@ def finish(
     checksums: dict[str, str],
     history: list[dict[str, Any]],
     command: str | None,
+    n_train: int,
 ) -> None:
     """Load the best weights, measure them on the test set, export ONNX with its card, draw plots."""
     from .. import evaluation
@@ -238,7 +239,7 @@ def finish(
         "config": cfg.to_dict(),
         "epochs_trained": len(history),
         "best_epoch": int(best["epoch"]),
-        "train_images": len(test_split) and int(60_000 - cfg.val_size if not cfg.limit else cfg.limit),
+        "train_images": n_train,
         "train_seconds": round(sum(h["seconds"] for h in history), 1),
         "images_per_s": round(float(np.mean([h["images_per_s"] for h in history])), 1),
         "device": str(device),

@@ -1,0 +1,118 @@
+"""Recognition speed: one canvas in-process, batch throughput, and `digits predict` as a process.
+
+Targets (issue #3): a 300x300 canvas to a prediction p50 <= 1 ms and p99 <= 3 ms
+in-process; >= 3,000 images/s in batches on 2 cores; `digits predict one.png` as a
+whole process <= 0.5 s.
+
+Usage:  python benchmarks/bench_recognize.py [--repeats 2000] [--model PATH]
+Prints the conditions, then one fixed-column row per measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from digit_recognizer import Recognizer
+from drawing import draw
+
+
+def percentiles(samples: list[float]) -> tuple[float, float, float]:
+    ms = np.array(samples) * 1000
+    return float(np.percentile(ms, 50)), float(np.percentile(ms, 99)), float(ms.mean())
+
+
+def time_single(recognizer: Recognizer, images: list, repeats: int) -> list[float]:
+    for image in images[:50]:  # warm-up: onnxruntime allocates on first calls
+        recognizer.predict(image)
+    samples = []
+    for i in range(repeats):
+        image = images[i % len(images)]
+        start = time.perf_counter()
+        recognizer.predict(image)
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def throughput(fn, n: int, rounds: int = 3) -> float:  # type: ignore[no-untyped-def]
+    best = 0.0
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn()
+        best = max(best, n / (time.perf_counter() - start))
+    return best
+
+
+def process_time(command: list[str], repeats: int = 7) -> float:
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        samples.append(time.perf_counter() - start)
+    return float(np.median(samples))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=2000, help="single-image timings (default 2000)")
+    parser.add_argument("--model", default=None, help="ONNX model (default: the shipped one)")
+    args = parser.parse_args()
+
+    import onnxruntime
+    import PIL
+
+    recognizer = Recognizer.load(args.model)
+    rng = np.random.default_rng(0)
+    canvases = [
+        np.asarray(draw(str(d), box=tuple(int(v) for v in (*rng.integers(10, 80, 2), *rng.integers(200, 290, 2)))))
+        for d in range(10)
+        for _ in range(5)
+    ]
+    print(
+        f"recognition speed: model {recognizer.path.name}, CPU {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, python {platform.python_version()}, onnxruntime {onnxruntime.__version__}, "
+        f"numpy {np.__version__}, Pillow {PIL.__version__}"
+    )
+    print(f"{'measurement':<46}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'images/s':>10}")
+
+    p50, p99, mean = percentiles(time_single(recognizer, canvases, args.repeats))
+    print(f"{'one 300x300 canvas (numpy) -> Prediction':<46}{p50:>9.3f}{p99:>9.3f}{mean:>9.3f}{1000 / mean:>10.0f}")
+    pil = [draw(str(d)) for d in range(10)]
+    p50, p99, mean = percentiles(time_single(recognizer, pil, args.repeats // 2))
+    print(f"{'one 300x300 canvas (PIL image) -> Prediction':<46}{p50:>9.3f}{p99:>9.3f}{mean:>9.3f}{1000 / mean:>10.0f}")
+
+    batch = [canvases[i % len(canvases)] for i in range(1000)]
+    rate = throughput(lambda: recognizer.predict_batch(batch), len(batch))
+    print(f"{'predict_batch, 1000 canvases of 300x300':<46}{'':>9}{'':>9}{1000 / rate:>9.3f}{rate:>10.0f}")
+    small = [shrink_to_28(c) for c in batch]
+    rate = throughput(lambda: recognizer.predict_batch(small), len(small))
+    print(f"{'predict_batch, 1000 images of 28x28':<46}{'':>9}{'':>9}{1000 / rate:>9.3f}{rate:>10.0f}")
+    ready = np.stack([recognizer.preprocess(c) for c in batch])
+    rate = throughput(lambda: recognizer.probabilities(ready), len(ready))
+    print(f"{'model only, batch of 1000 preprocessed':<46}{'':>9}{'':>9}{1000 / rate:>9.3f}{rate:>10.0f}")
+
+    digits = shutil.which("digits") or str(Path(sys.executable).parent / "digits")
+    with tempfile.TemporaryDirectory() as tmp:
+        draw("7").save(Path(tmp) / "one.png")
+        seconds = process_time([digits, "predict", str(Path(tmp) / "one.png")])
+    print(f"{'`digits predict one.png`, whole process':<46}{seconds * 1000:>9.0f}{'':>9}{'':>9}{'':>10}")
+
+
+def shrink_to_28(canvas: np.ndarray) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(canvas).resize((28, 28), Image.Resampling.BILINEAR))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""The `digits` command: help, exit codes, and messages a person can act on."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from digit_recognizer._extras import MissingExtra, require
+from digit_recognizer.cli import main
+from drawing import draw
+
+VERBS = ["data", "train", "evaluate", "predict", "draw", "serve"]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_help_lists_every_verb(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert all(verb in out for verb in VERBS)
+
+
+@pytest.mark.parametrize("verb", VERBS)
+def test_each_verb_explains_its_options_and_defaults(verb: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([verb, "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert "usage: digits " + verb in out and "--help" in out
+    if verb in ("train", "serve"):
+        assert "(default:" in out
+
+
+def test_python_dash_m_runs_the_same_command() -> None:
+    result = subprocess.run([sys.executable, "-m", "digit_recognizer", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and "digit-recognizer" in result.stdout
+
+
+def test_data_without_files_or_network_names_the_fix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "data", "--data-dir", str(tmp_path), "--no-download")
+    assert code == 2
+    assert err.startswith("error: MNIST files not found") and "--data-dir" in err and "Traceback" not in err
+
+
+def test_data_verifies_real_mnist(mnist_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "data", "--data-dir", str(mnist_dir))
+    assert code == 0 and "sha256 verified" in out and "10000 images" in out
+
+
+def test_evaluate_with_a_missing_model_says_what_to_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "evaluate", "--model", str(tmp_path / "nope.onnx"), "--images", str(tmp_path))
+    assert code == 2 and "nope.onnx not found" in err
+
+
+@pytest.mark.slow
+def test_evaluate_json_reports_the_shipped_model_on_mnist(mnist_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "evaluate", "--data-dir", str(mnist_dir), "--json")
+    report = json.loads(out)
+    assert code == 0 and report["n"] == 10_000 and report["accuracy"] >= 0.996
+    assert len(report["precision"]) == 10 and len(report["confusion"]) == 10 and 0 <= report["ece"] < 0.05
+
+
+def test_evaluate_reads_a_folder_of_labelled_drawings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for digit in range(10):
+        (tmp_path / "mine" / str(digit)).mkdir(parents=True)
+        draw(str(digit)).save(tmp_path / "mine" / str(digit) / "a.png")
+    Image.new("L", (50, 50), 255).save(tmp_path / "mine" / "3" / "blank.png")
+    code, out, _ = run(
+        capsys, "evaluate", "--images", str(tmp_path / "mine"), "--json", "--report", str(tmp_path / "report")
+    )
+    report = json.loads(out)
+    assert code == 0 and report["n"] == 11 and report["no_digit"] == 1
+    assert report["accuracy"] == pytest.approx(10 / 11)
+    assert (tmp_path / "report" / "confusion.png").is_file() and (tmp_path / "report" / "report.json").is_file()
+
+
+def test_evaluate_on_an_empty_folder_explains_the_layout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "evaluate", "--images", str(tmp_path))
+    assert code == 2 and "subfolder named after its digit" in err
+
+
+@pytest.fixture
+def images(tmp_path: Path) -> Path:
+    folder = tmp_path / "images"
+    folder.mkdir()
+    draw("7").save(folder / "b_seven.png")
+    draw("3", dark_on_light=False).save(folder / "a_three.jpg")
+    Image.new("L", (200, 200), 255).save(folder / "c_blank.png")
+    (folder / "notes.txt").write_text("not an image, and not picked up from a folder")
+    return folder
+
+
+def test_predict_folder_prints_a_table_sorted_by_name(images: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "predict", str(images))
+    lines = out.splitlines()
+    assert code == 0
+    assert lines[0].split()[:3] == ["path", "digit", "confidence"]
+    assert [Path(line.split()[0]).name for line in lines[1:]] == ["a_three.jpg", "b_seven.png", "c_blank.png"]
+    assert lines[1].split()[1] == "3" and lines[2].split()[1] == "7" and "no digit" in lines[3]
+
+
+def test_predict_json_reports_each_file_and_exit_1_when_one_fails(
+    images: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys, "predict", "--json", str(images / "b_seven.png"), str(images / "notes.txt"), str(images / "c_blank.png")
+    )
+    seven, notes, blank = (json.loads(line) for line in out.splitlines())
+    assert code == 1
+    assert seven["digit"] == 7 and len(seven["probabilities"]) == 10 and set(seven) >= {"path", "confidence"}
+    assert notes["path"].endswith("notes.txt") and "not an image" in notes["error"]
+    assert blank["digit"] is None and "blank" in blank["reason"]
+
+
+def test_predict_multi_reads_a_number(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    draw("1984", size=(800, 300), box=(40, 40, 760, 260)).save(tmp_path / "year.png")
+    code, out, _ = run(capsys, "predict", "--multi", "--json", str(tmp_path / "year.png"))
+    result = json.loads(out)
+    assert code == 0 and result["number"] == "1984"
+    assert [d["digit"] for d in result["digits"]] == [1, 9, 8, 4] and len(result["digits"][0]["box"]) == 4
+
+
+def test_predict_with_no_images_found_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "predict", str(tmp_path))
+    assert code == 1 and "no image files found" in err
+
+
+@pytest.mark.parametrize("argv", [["train", "--epochs", "0"], ["predict", "x.png", "--top-k", "11"]])
+def test_out_of_range_options_are_refused_with_a_message(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert "must be" in str(exited.value.code)
+
+
+def test_missing_extra_names_the_pip_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    from digit_recognizer import _extras
+
+    monkeypatch.setitem(_extras.EXTRAS, "a_module_that_does_not_exist", "web")
+    with pytest.raises(MissingExtra, match=r"digits serve needs .* pip install 'digit-recognizer\[web\]'"):
+        require("a_module_that_does_not_exist", "digits serve")
