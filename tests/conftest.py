@@ -27,10 +27,15 @@ def real_mnist_dir() -> Path | None:
 
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
+    """Real MNIST: found on disk, else downloaded to the user cache; skipped only when neither works."""
     found = real_mnist_dir()
-    if found is None:
-        pytest.skip("real MNIST not found: set DIGITS_DATA_DIR or run `digits data` to download it")
-    return found
+    if found is not None:
+        return found
+    try:
+        data.fetch(data.default_data_dir(), data.missing_files(data.default_data_dir()), progress=False, timeout=20)
+    except data.DataError as exc:
+        pytest.skip(f"real MNIST is not on this machine and could not be downloaded: {exc}")
+    return data.default_data_dir()
 
 
 @pytest.fixture(scope="session")

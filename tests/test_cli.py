@@ -149,3 +149,20 @@ def test_missing_extra_names_the_pip_command(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setitem(_extras.EXTRAS, "a_module_that_does_not_exist", "web")
     with pytest.raises(MissingExtra, match=r"digits serve needs .* pip install 'digit-recognizer\[web\]'"):
         require("a_module_that_does_not_exist", "digits serve")
+
+
+@pytest.mark.slow
+def test_mnist_test_set_as_png_files_scores_within_0_1_point(
+    mnist_test, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    from digit_recognizer import Recognizer
+
+    for i, image in enumerate(mnist_test.images):
+        Image.fromarray(image).save(tmp_path / f"{i:05d}.png")
+    code, out, _ = run(capsys, "predict", "--json", str(tmp_path))
+    read = [json.loads(line)["digit"] for line in out.splitlines()]
+    through_files = sum(r == label for r, label in zip(read, mnist_test.labels, strict=True)) / len(read)
+    direct = Recognizer.load().probabilities(mnist_test.images / 255.0).argmax(1)
+    direct_accuracy = float((direct == mnist_test.labels).mean())
+    assert code == 0 and len(read) == 10_000
+    assert through_files >= direct_accuracy - 0.001, f"{through_files:.4f} vs {direct_accuracy:.4f} on the arrays"

@@ -74,6 +74,15 @@ def test_light_on_dark_and_dark_on_light_give_the_same_image() -> None:
     np.testing.assert_allclose(dark, light, atol=0.02)
 
 
+def test_hairline_on_a_large_canvas_keeps_its_polarity_and_gets_an_mnist_pen() -> None:
+    dark, light = (
+        preprocess(draw("7", size=(1600, 1600), box=(300, 200, 1300, 1400), pen=2, dark_on_light=polarity))
+        for polarity in (True, False)
+    )
+    assert similarity(dark, light) > 0.95
+    assert 1.9 <= stroke_width(dark) <= 4.0
+
+
 @pytest.mark.parametrize("pen", [2, 4, 45])
 def test_thin_and_bold_pens_come_out_with_mnist_strokes(pen: int) -> None:
     width = stroke_width(preprocess(draw("2", pen=pen)))

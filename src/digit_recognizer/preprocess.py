@@ -19,6 +19,7 @@ photo goes through the same procedure here:
 from __future__ import annotations
 
 import io
+import math
 import os
 import warnings
 from dataclasses import dataclass
@@ -72,9 +73,8 @@ def segment(source: ImageSource) -> list[Piece]:
     Connected strokes that overlap horizontally belong to one digit, so a 4 or a 5
     drawn in two strokes, or a 7 with a separate bar, stays one digit.
     """
-    gray = load_gray(source)
+    gray, scale = _load(source)
     ink, labels = find_ink(gray)
-    scale = _scale_back(source, gray)
     pieces = []
     for group in _group_columns(labels):
         mask = np.isin(labels, group.ids)
@@ -94,14 +94,36 @@ def segment(source: ImageSource) -> list[Piece]:
 
 def load_gray(source: ImageSource) -> np.ndarray:
     """Grayscale float32 in [0, 1], whatever the input's mode; alpha composited away."""
-    if isinstance(source, np.ndarray):
-        return _array_to_gray(source)
-    image = open_image(source)
-    try:
-        gray = _pil_to_gray(image)
-    except (OSError, ValueError, SyntaxError) as exc:  # truncated or corrupt data surfaces on load
+    return _load(source)[0]
+
+
+def _load(source: ImageSource) -> tuple[np.ndarray, float]:
+    """The reduced grayscale image, and the factor from its pixels back to the source's."""
+    try:  # Pillow decodes lazily: truncated or corrupt data surfaces anywhere in here
+        gray = _array_to_gray(source) if isinstance(source, np.ndarray) else _pil_to_gray(open_image(source))
+        reduced = _reduce(gray)
+        return _to_float(reduced), gray.size[0] / reduced.size[0]
+    except ImageError:
+        raise
+    except (OSError, ValueError, SyntaxError) as exc:
         raise ImageError(f"the image data is damaged or truncated ({exc})") from None
-    return _reduce(gray)
+
+
+def _reduce(gray: Image.Image) -> Image.Image:
+    """Shrink to at most ANALYSIS_PIXELS pixels, so every later step costs about the same.
+
+    Box averaging by a whole factor (Pillow's ``reduce``) is anti-aliased like a resize
+    and ten times faster than a fractional bilinear one.
+    """
+    width, height = gray.size
+    factor = math.ceil((width * height / ANALYSIS_PIXELS) ** 0.5)
+    return gray.reduce(factor) if factor > 1 else gray
+
+
+def _to_float(gray: Image.Image) -> np.ndarray:
+    if gray.mode == "L":
+        return np.asarray(gray, dtype=np.float32) * np.float32(1 / 255)
+    return np.asarray(gray, dtype=np.float32)
 
 
 def open_image(source: str | os.PathLike[str] | bytes | Image.Image) -> Image.Image:
@@ -138,19 +160,26 @@ def open_image(source: str | os.PathLike[str] | bytes | Image.Image) -> Image.Im
         return image
 
 
-def _pil_to_gray(image: Image.Image) -> np.ndarray:
+def _pil_to_gray(image: Image.Image) -> Image.Image:
+    """Mode "L" for ordinary images (fast, 8-bit); mode "F" in [0, 1] for deep or transparent ones."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        return _stretch(np.asarray(image, dtype=np.float32))
+        return _float_image(_stretch(np.asarray(image, dtype=np.float32)))
     if image.mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255
-        return _composite(_luminance(rgba[..., :3]), rgba[..., 3])
-    return np.asarray(image.convert("L"), dtype=np.float32) / 255
+        return _float_image(_composite(_luminance(rgba[..., :3]), rgba[..., 3]))
+    return image if image.mode == "L" else image.convert("L")
 
 
-def _array_to_gray(array: np.ndarray) -> np.ndarray:
+def _float_image(gray: np.ndarray) -> Image.Image:
+    return Image.fromarray(np.ascontiguousarray(gray, dtype=np.float32), mode="F")
+
+
+def _array_to_gray(array: np.ndarray) -> Image.Image:
     a = np.asarray(array)
+    if a.dtype == np.uint8 and a.ndim == 2 and a.size:  # the apps' canvases: no conversion needed
+        return Image.fromarray(a, mode="L")
     if a.dtype == bool:
         a = a.astype(np.float32)
     elif a.dtype.kind not in "uif":
@@ -161,16 +190,17 @@ def _array_to_gray(array: np.ndarray) -> np.ndarray:
         raise ImageError(f"an array of shape {a.shape} is not an image; pass (H, W), (H, W, 3) or (H, W, 4)")
     if a.shape[0] * a.shape[1] > MAX_PIXELS:
         raise ImageError(f"the array is {a.shape[1]}x{a.shape[0]} pixels, too large to be a digit")
+    integers = a.dtype.kind in "ui"
     a = a.astype(np.float32)
     if not np.isfinite(a).all():
         raise ImageError("the array holds NaN or infinite values")
-    if (a.dtype.kind == "f" and a.max(initial=0) > 1.0) or array.dtype.kind in "ui":
-        a = a / (65535.0 if a.max(initial=0) > 255 else 255.0)
+    if integers or a.max() > 1.0:  # 0-255 or 0-65535 rather than 0-1
+        a /= 65535.0 if a.max() > 255 else 255.0
     a = np.clip(a, 0, 1)
     if a.ndim == 3:
         gray = _luminance(a[..., :3])
         a = _composite(gray, a[..., 3]) if a.shape[2] == 4 else gray
-    return _reduce(a)
+    return _float_image(a)
 
 
 def _luminance(rgb: np.ndarray) -> np.ndarray:
@@ -196,27 +226,10 @@ def _stretch(a: np.ndarray) -> np.ndarray:
     return ((a - low) / (high - low)).astype(np.float32) if high > low else np.zeros_like(a, dtype=np.float32)
 
 
-def _reduce(gray: np.ndarray) -> np.ndarray:
-    """Shrink to about ANALYSIS_PIXELS pixels (anti-aliased): every later step then costs the same."""
-    pixels = gray.shape[0] * gray.shape[1]
-    return _shrink(gray, (ANALYSIS_PIXELS / pixels) ** 0.5) if pixels > ANALYSIS_PIXELS else gray
-
-
 def _shrink(gray: np.ndarray, factor: float) -> np.ndarray:
     h, w = gray.shape
     size = (max(1, round(w * factor)), max(1, round(h * factor)))
     return np.asarray(Image.fromarray(gray).resize(size, Image.Resampling.BILINEAR))
-
-
-def _scale_back(source: ImageSource, gray: np.ndarray) -> float:
-    """Factor from the (possibly reduced) working image back to the source's pixels."""
-    if isinstance(source, np.ndarray):
-        return source.shape[1] / gray.shape[1] if source.ndim >= 2 else 1.0
-    try:
-        width = open_image(source).size[0] if not isinstance(source, Image.Image) else source.size[0]
-    except ImageError:
-        return 1.0
-    return width / gray.shape[1]
 
 
 # --------------------------------------------------------------------------- 2-3. ink
@@ -227,10 +240,11 @@ def find_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     Raises NoDigit when nothing but background or specks is left.
     """
-    background: float | np.ndarray = _border_level(gray)
-    deviation = gray - background
-    darker = bool(np.count_nonzero(deviation < -0.25) >= np.count_nonzero(deviation > 0.25))
-    if _uneven(gray):
+    level, uneven = _border_levels(gray)
+    deviation = gray - level
+    half = max(-float(deviation.min()), float(deviation.max())) / 2  # ink is the side with the strong pixels
+    darker = bool(np.count_nonzero(deviation < -half) >= np.count_nonzero(deviation > half))
+    if uneven:
         background = _background_surface(gray, darker)
         # Light falls on paper multiplicatively: dividing by it gives the same ink everywhere.
         deviation = (gray - background) / np.maximum(background, 0.05) if darker else gray - background
@@ -242,25 +256,34 @@ def find_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     labels = _stroke_labels(ink)
     if not labels.any():
         raise NoDigit("only specks of noise, no digit")
-    near_strokes = ndimage.maximum_filter((labels > 0).view(np.uint8), size=3)
-    ink *= near_strokes  # keep the strokes and their anti-aliased edges, drop noise elsewhere
+    ink *= _grow(labels > 0)  # keep the strokes and their anti-aliased edges, drop noise elsewhere
     return ink, labels
+
+
+def _grow(mask: np.ndarray) -> np.ndarray:
+    """Dilate a mask by one pixel (3x3), with shifted ORs: several times faster than ndimage here."""
+    out = mask.copy()
+    out[1:] |= mask[:-1]
+    out[:-1] |= mask[1:]
+    rows = out.copy()
+    out[:, 1:] |= rows[:, :-1]
+    out[:, :-1] |= rows[:, 1:]
+    return out
 
 
 def _border(gray: np.ndarray) -> np.ndarray:
     return np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
 
 
-def _border_level(gray: np.ndarray) -> float:
-    return float(np.median(_border(gray)))
+def _border_levels(gray: np.ndarray) -> tuple[float, bool]:
+    """The background level (median of the border) and whether lighting is uneven.
 
-
-def _uneven(gray: np.ndarray) -> bool:
-    """Uneven lighting (a photo of paper) shows as a wide spread of levels around the border."""
-    if min(gray.shape) < 32:
-        return False
-    low, high = np.percentile(_border(gray), [10, 90])
-    return bool(high - low > 0.15)
+    Uneven lighting (a photo of paper) shows as a wide spread of levels around the border.
+    """
+    border = np.sort(_border(gray))
+    n = len(border)
+    uneven = min(gray.shape) >= 32 and float(border[9 * n // 10] - border[n // 10]) > 0.15
+    return float(border[n // 2]), uneven
 
 
 def _background_surface(gray: np.ndarray, dark_ink: bool) -> np.ndarray:
@@ -277,12 +300,15 @@ def _background_surface(gray: np.ndarray, dark_ink: bool) -> np.ndarray:
     return np.asarray(Image.fromarray(smooth).resize((w, h), Image.Resampling.BILINEAR))
 
 
+_EIGHT_NEIGHBOURS = np.ones((3, 3), dtype=bool)
+
+
 def _stroke_labels(ink: np.ndarray) -> np.ndarray:
     """Connected strokes (8-connected), each labelled 1..n; specks set to 0."""
     mask = ink >= INK_THRESHOLD
-    labels, count = ndimage.label(mask, structure=np.ones((3, 3), dtype=bool))
-    if count == 0:
-        return labels
+    labels, count = ndimage.label(mask, structure=_EIGHT_NEIGHBOURS)
+    if count <= 1:  # one stroke (the common case): only its size matters
+        return labels if np.count_nonzero(mask) >= 4 else np.zeros_like(labels)
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0
     min_size = max(4, 0.01 * sizes.max())  # specks are a few pixels at the analysis scale
@@ -330,13 +356,15 @@ def _union(a: slice, b: slice) -> slice:
 
 def normalize(ink: np.ndarray) -> np.ndarray:
     """Crop to the ink, match MNIST's pen, fit the longer side to 20 px, centre by mass in 28x28."""
-    rows, cols = np.nonzero(ink >= INK_THRESHOLD)
+    strokes = ink >= INK_THRESHOLD
+    rows, cols = np.flatnonzero(strokes.any(1)), np.flatnonzero(strokes.any(0))
     if len(rows) == 0:
         raise NoDigit("the image is blank: no ink found")
-    crop = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
-    work = _fit(crop, WORK_SIDE)
-    work = _match_stroke_width(work, MNIST_STROKE * WORK_SIDE / BOX)
-    return _centre_by_mass(_fit(work, BOX))
+    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    corrected = _corrected_pen(_fit(crop, WORK_SIDE), MNIST_STROKE * WORK_SIDE / BOX)
+    # Resample once when the pen is already MNIST-like: a detour through 64 px would only blur.
+    box = _fit(corrected if corrected is not None else crop / max(float(crop.max()), 1e-6), BOX)
+    return _centre_by_mass(box)
 
 
 def _fit(image: np.ndarray, side: int) -> np.ndarray:
@@ -357,19 +385,23 @@ def _stroke_width(mask: np.ndarray) -> float:
     return 2 * area / max(1, int(np.count_nonzero(mask & ~interior)))
 
 
-def _match_stroke_width(work: np.ndarray, target: float) -> np.ndarray:
-    """Thicken a thin pen or thin a bold one, so strokes look like MNIST's."""
+def _corrected_pen(work: np.ndarray, target: float) -> np.ndarray | None:
+    """The drawing thickened (thin pen) or thinned (bold pen) to MNIST's stroke width; None if it is fine.
+
+    ``work`` is the crop at WORK_SIDE px; ``target`` the MNIST pen width at that size.
+    """
     work = np.clip(work / max(float(work.max()), 1e-6), 0, 1)
-    width = _stroke_width(ndimage.uniform_filter(work, 3) >= 0.5)  # smoothed: ragged edges are not thin pens
-    if width < 0.7 * target:
+    width = _stroke_width(ndimage.uniform_filter(work, 3) >= 0.5)  # smoothed: ragged edges are not a thin pen
+    if width < 0.5 * target:  # thinner than any MNIST pen
         radius = max(1, round((target - width) / 2))
-        return ndimage.grey_dilation(work, footprint=_disk(radius))
-    if width > 1.5 * target:
-        radius = max(1, round((width - target) / 2))
+        full_strength = np.clip(work * 2, 0, 1)  # a hairline is faint once scaled down: restore its ink
+        return ndimage.grey_dilation(full_strength, footprint=_disk(radius))
+    if width > 1.6 * target:  # bolder than nearly all of MNIST: thin it to MNIST's bold end, not to its median
+        radius = max(1, round((width - 1.3 * target) / 2))
         thinner = ndimage.grey_erosion(work, footprint=_disk(radius))
         if np.count_nonzero(thinner >= 0.5) >= 0.25 * np.count_nonzero(work >= 0.5):
             return thinner
-    return work
+    return None
 
 
 _DISKS: dict[int, np.ndarray] = {}

@@ -235,7 +235,7 @@ def finish(
     onnx_path = run_dir / "model.onnx"
     card = export_onnx(model.cpu(), onnx_path, test_split.x[:512])
     card["training"] = {
-        "command": command or "digits train " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        "command": command or "digits " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
         "config": cfg.to_dict(),
         "epochs_trained": len(history),
         "best_epoch": int(best["epoch"]),

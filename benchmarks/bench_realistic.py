@@ -13,7 +13,7 @@ in one of these styles and sent through the same path as the apps
   scan           gray paper, uneven light, noise, specks, blur, JPEG artefacts
   transparent    dark strokes on a transparent RGBA canvas (web canvases)
 
-Usage:  python benchmarks/realistic.py [--n 500] [--model PATH] [--data-dir DIR] [--seed 0]
+Usage:  python benchmarks/bench_realistic.py [--n 500] [--model PATH] [--data-dir DIR] [--seed 0]
 Prints a fixed-column table (accuracy per style) with the conditions.
 """
 
@@ -162,6 +162,9 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="ONNX model (default: the shipped one)")
     parser.add_argument("--data-dir", default=None, help="MNIST folder (default: $DIGITS_DATA_DIR or the cache)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--figure", default=None, help="also save a picture of examples: input, then what the model sees"
+    )
     args = parser.parse_args()
 
     test = data.load_split("test", args.data_dir)
@@ -183,6 +186,26 @@ def main() -> None:
         total_right += right
         total += len(labels)
     print(f"{'all':<14}{total:>6}{total_right / total:>10.2%}")
+    if args.figure:
+        save_figure(test.images[:6], recognizer, args.figure, args.seed)
+
+
+def save_figure(digits: np.ndarray, recognizer, path: str, seed: int) -> None:  # type: ignore[no-untyped-def]
+    """One row per style: each input beside the 28x28 image the model sees (for the README)."""
+    tile = 96
+    rows = []
+    for k, style in enumerate(STYLES):
+        cells = []
+        for image in render_set(digits, style, seed + k):
+            shown = Image.new("RGBA", image.size, (210, 225, 240, 255))  # transparency shows as blue-gray
+            shown.alpha_composite(image.convert("RGBA"))
+            cells.append(np.asarray(shown.convert("L").resize((tile, tile))))
+            seen = recognizer.preprocess(image)
+            cells.append(np.asarray(Image.fromarray((seen * 255).astype(np.uint8)).resize((tile, tile), 0)))
+            cells.append(np.full((tile, 6), 255, dtype=np.uint8))
+        rows += [np.concatenate(cells, 1), np.full((6, len(cells) // 3 * (2 * tile + 6)), 255, dtype=np.uint8)]
+    Image.fromarray(np.concatenate(rows, 0)).save(path)
+    print(f"figure saved to {path}")
 
 
 if __name__ == "__main__":
