@@ -238,6 +238,14 @@ def add_serve(verbs: Any) -> None:
     p.add_argument("--port", type=int, default=8000, help="TCP port")
     _model_option(p)
     p.add_argument("--workers", type=int, default=1, help="server processes (each loads the model once)")
+    p.add_argument(
+        "--max-body-mb",
+        type=float,
+        default=None,
+        metavar="MB",
+        help="largest request body accepted (default: $DIGITS_MAX_BODY_MB, else 5)",
+    )
+    p.add_argument("--access-log", action="store_true", help="log every request to stderr")
     p.set_defaults(func=cmd_serve)
 
 
@@ -246,7 +254,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     require("uvicorn", "digits serve")
     from .web.server import run
 
-    return run(host=args.host, port=args.port, model=args.model, workers=args.workers)
+    return run(
+        host=args.host,
+        port=args.port,
+        model=args.model,
+        workers=args.workers,
+        max_body_mb=args.max_body_mb,
+        access_log=args.access_log,
+    )
 
 
 VERBS = [add_data, add_train, add_evaluate, add_predict, add_draw, add_serve]

@@ -73,8 +73,9 @@ def predict_files(
 
 
 def _header(width: int, multi: bool) -> str:
-    what = "number" if multi else "digit"
-    return f"{'path':<{width}}  {what:>6}  confidence  alternatives"
+    if multi:
+        return f"{'path':<{width}}  {'number':>6}  confidence  each digit (confidence)"
+    return f"{'path':<{width}}  {'digit':>6}  confidence  alternatives"
 
 
 def _row(result: dict[str, Any], width: int, top_k: int, multi: bool) -> str:

@@ -8,8 +8,11 @@ the Recognizer keeps no other mutable state, so one instance serves a whole app.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+import threading
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -144,20 +147,26 @@ class Recognizer:
 
     def predict(self, image: ImageSource) -> Prediction:
         """Recognize the single digit in a path, bytes, PIL image or numpy array."""
-        return self.predict_batch([image])[0]
+        try:
+            x = preprocess(image)
+        except NoDigit as empty:
+            return Prediction(None, 0.0, reason=str(empty))
+        return _prediction(self.probabilities(x[None])[0])
 
     def predict_batch(self, images: Iterable[ImageSource]) -> list[Prediction]:
-        """Recognize many images in one model call; blank ones come back with digit None."""
-        arrays: list[np.ndarray] = []
-        results: list[Prediction | None] = []
-        for image in images:
-            try:
-                arrays.append(preprocess(image))
-                results.append(None)
-            except NoDigit as empty:
-                results.append(Prediction(None, 0.0, reason=str(empty)))
+        """Recognize many images in one model call; blank ones come back with digit None.
+
+        From PARALLEL_MIN_BATCH images on, preprocessing runs in a pool of worker
+        processes, one per core (Python threads would wait on each other); the pool
+        starts on first use (a fraction of a second) and is reused afterwards.
+        """
+        items = list(images)
+        prepared = _preprocess_parallel(items) if len(items) >= PARALLEL_MIN_BATCH else preprocess_many(items)
+        arrays = [p for p in prepared if isinstance(p, np.ndarray)]
         probs = iter(self.probabilities(np.stack(arrays)) if arrays else [])
-        return [r if r is not None else _prediction(next(probs)) for r in results]
+        return [
+            _prediction(next(probs)) if isinstance(p, np.ndarray) else Prediction(None, 0.0, reason=p) for p in prepared
+        ]
 
     def predict_number(self, image: ImageSource) -> NumberPrediction:
         """Find every digit in an image of a number and read them left to right."""
@@ -170,10 +179,40 @@ class Recognizer:
         return NumberPrediction("".join(str(d.prediction.digit) for d in digits), digits)
 
 
+def preprocess_many(images: Sequence[ImageSource]) -> list[np.ndarray | str]:
+    """Each image's 28x28 array, or the reason it holds no digit (module level: worker processes run it)."""
+    out: list[np.ndarray | str] = []
+    for image in images:
+        try:
+            out.append(preprocess(image))
+        except NoDigit as empty:
+            out.append(str(empty))
+    return out
+
+
+PARALLEL_MIN_BATCH = 256
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _preprocess_parallel(images: list[ImageSource]) -> list[np.ndarray | str]:
+    global _pool
+    workers = os.cpu_count() or 1
+    if workers < 2:
+        return preprocess_many(images)
+    with _pool_lock:
+        if _pool is None:
+            method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+            _pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+    size = -(-len(images) // workers)
+    chunks = [images[i : i + size] for i in range(0, len(images), size)]
+    return [item for part in _pool.map(preprocess_many, chunks) for item in part]
+
+
 def _prediction(probabilities: Sequence[float] | np.ndarray) -> Prediction:
     p = np.asarray(probabilities, dtype=np.float64)
     digit = int(p.argmax())
-    return Prediction(digit, float(p[digit]), tuple(float(v) for v in p))
+    return Prediction(digit, float(p[digit]), tuple(p.tolist()))
 
 
 def _read_card(model_path: Path) -> dict[str, Any]:
