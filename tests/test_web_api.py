@@ -331,22 +331,30 @@ def test_unreadable_body_limit_setting_is_refused_with_an_example(
         create_app(model_path)
 
 
-def test_recognition_runs_in_threads_only_when_a_worker_has_cores_to_spare() -> None:
+def test_each_worker_runs_the_model_in_a_thread_per_core_it_has() -> None:
     from digit_recognizer.web.server import recognition_threads
 
     cores = os.cpu_count() or 1
-    assert recognition_threads(cores) == 0  # a worker per core: recognize on the event loop
-    assert recognition_threads(1) == (cores if cores > 1 else 0)
+    assert recognition_threads(1) == cores
+    assert recognition_threads(cores) == 1
+    assert recognition_threads(4 * cores) == 1
 
 
 def test_threaded_app_answers_like_the_inline_one() -> None:
-    png = digit_png("3")
+    bodies = [digit_png("3"), png_bytes(Image.new("L", (100, 100), 255)), b"not an image"]
 
-    async def ask(threads: int) -> Any:
+    async def ask(threads: int) -> list[tuple[int, Any]]:
         transport = httpx.ASGITransport(app=create_app(threads=threads))
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            response = await client.post("/api/predict", content=png, headers={"Content-Type": "image/png"})
-            return response.json()
+            answers = []
+            for body in bodies:
+                response = await client.post("/api/predict", content=body, headers={"Content-Type": "image/png"})
+                answers.append((response.status_code, response.json()))
+            return answers
 
     inline, threaded = asyncio.run(ask(0)), asyncio.run(ask(2))
-    assert inline == threaded and inline["digit"] == 3
+    assert inline == threaded
+    (ok, three), (blank_status, blank), (bad_status, bad) = threaded
+    assert ok == 200 and three["digit"] == 3
+    assert blank_status == 200 and blank["digit"] is None and "blank" in blank["reason"]
+    assert bad_status == 422 and "not an image" in bad["error"]

@@ -42,6 +42,13 @@ class Prediction:
     probabilities: tuple[float, ...] = ()
     reason: str | None = None
 
+    @classmethod
+    def from_probabilities(cls, probabilities: Sequence[float] | np.ndarray) -> Prediction:
+        """The most likely digit of ten probabilities, with all ten kept."""
+        p = np.asarray(probabilities, dtype=np.float64)
+        digit = int(p.argmax())
+        return cls(digit, float(p[digit]), tuple(p.tolist()))
+
     def top_k(self, k: int = 3) -> list[tuple[int, float]]:
         order = np.argsort(self.probabilities)[::-1][:k]
         return [(int(d), self.probabilities[d]) for d in order]
@@ -151,7 +158,7 @@ class Recognizer:
             x = preprocess(image)
         except NoDigit as empty:
             return Prediction(None, 0.0, reason=str(empty))
-        return _prediction(self.probabilities(x[None])[0])
+        return Prediction.from_probabilities(self.probabilities(x[None])[0])
 
     def predict_batch(self, images: Iterable[ImageSource]) -> list[Prediction]:
         """Recognize many images in one model call; blank ones come back with digit None.
@@ -165,7 +172,8 @@ class Recognizer:
         arrays = [p for p in prepared if isinstance(p, np.ndarray)]
         probs = iter(self.probabilities(np.stack(arrays)) if arrays else [])
         return [
-            _prediction(next(probs)) if isinstance(p, np.ndarray) else Prediction(None, 0.0, reason=p) for p in prepared
+            Prediction.from_probabilities(next(probs)) if isinstance(p, np.ndarray) else Prediction(None, 0.0, reason=p)
+            for p in prepared
         ]
 
     def predict_number(self, image: ImageSource) -> NumberPrediction:
@@ -175,7 +183,9 @@ class Recognizer:
         except NoDigit as empty:
             return NumberPrediction(None, reason=str(empty))
         probs = self.probabilities(np.stack([p.image for p in pieces]))
-        digits = [DigitInNumber(_prediction(p), piece.box) for p, piece in zip(probs, pieces, strict=True)]
+        digits = [
+            DigitInNumber(Prediction.from_probabilities(p), piece.box) for p, piece in zip(probs, pieces, strict=True)
+        ]
         return NumberPrediction("".join(str(d.prediction.digit) for d in digits), digits)
 
 
@@ -207,12 +217,6 @@ def _preprocess_parallel(images: list[ImageSource]) -> list[np.ndarray | str]:
     size = -(-len(images) // workers)
     chunks = [images[i : i + size] for i in range(0, len(images), size)]
     return [item for part in _pool.map(preprocess_many, chunks) for item in part]
-
-
-def _prediction(probabilities: Sequence[float] | np.ndarray) -> Prediction:
-    p = np.asarray(probabilities, dtype=np.float64)
-    digit = int(p.argmax())
-    return Prediction(digit, float(p[digit]), tuple(p.tolist()))
 
 
 def _read_card(model_path: Path) -> dict[str, Any]:
