@@ -39,6 +39,7 @@ FIELD = 28  # MNIST: the image side; the centre of mass lands at (14, 14)
 MNIST_STROKE = 2.6  # median MNIST pen width in px at BOX scale (2*area/boundary of ink > 0.5)
 INK_THRESHOLD = 0.3  # share of the strongest ink that counts as a stroke pixel
 MIN_CONTRAST = 0.08  # ink weaker than this (on a 0-1 scale) is no ink at all
+DIGIT_ASPECT = 0.6  # width / height of a typical handwritten digit; pieces much wider may be digits that touch
 ANALYSIS_PIXELS = 40_000  # larger images are reduced first (box average): a digit needs no more detail
 
 
@@ -52,10 +53,16 @@ class NoDigit(ValueError):
 
 @dataclass(frozen=True)
 class Piece:
-    """One digit cut out of a number: its 28x28 array and its box (x0, y0, x1, y1) in the source image."""
+    """One digit cut out of a number: its 28x28 array and its box (x0, y0, x1, y1) in the source image.
+
+    A piece too wide for one digit may be digits that touch; ``split`` then holds the
+    same ink cut at its thinnest columns, and the recognizer keeps whichever reading
+    it is surer of.
+    """
 
     image: np.ndarray
     box: tuple[int, int, int, int]
+    split: tuple[Piece, ...] = ()
 
 
 # --------------------------------------------------------------------------- public
@@ -77,16 +84,46 @@ def segment(source: ImageSource) -> list[Piece]:
     ink, labels = find_ink(gray)
     pieces = []
     for group in _group_columns(labels):
-        mask = np.isin(labels, group.ids)
-        crop = np.where(mask, ink, 0)[group.rows, group.cols]
-        box = (
-            int(group.cols.start * scale),
-            int(group.rows.start * scale),
-            int(np.ceil(group.cols.stop * scale)),
-            int(np.ceil(group.rows.stop * scale)),
+        crop = np.where(np.isin(labels, group.ids), ink, 0)[group.rows, group.cols]
+        top, left = group.rows.start, group.cols.start
+        split = tuple(
+            Piece(normalize(part), _scaled((left + x0, top + y0, left + x1, top + y1), scale))
+            for part, (x0, y0, x1, y1) in _cut_touching(crop)
         )
-        pieces.append(Piece(normalize(crop), box))
+        pieces.append(Piece(normalize(crop), _scaled((left, top, group.cols.stop, group.rows.stop), scale), split))
     return pieces
+
+
+def _scaled(box: tuple[int, int, int, int], scale: float) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = box
+    return int(x0 * scale), int(y0 * scale), math.ceil(x1 * scale), math.ceil(y1 * scale)
+
+
+def _cut_touching(crop: np.ndarray) -> list[tuple[np.ndarray, tuple[int, int, int, int]]]:
+    """A crop wider than one digit, cut into as many digits as its width suggests.
+
+    Each cut goes through the column with the least ink near where it is expected:
+    touching digits meet in a stroke or two. Returns (part, box within the crop)
+    pairs, or nothing when the crop is not wide enough to hold two digits.
+    """
+    height, width = crop.shape
+    count = round(width / (DIGIT_ASPECT * height))
+    if count < 2:
+        return []
+    columns = np.count_nonzero(crop >= INK_THRESHOLD, axis=0)
+    step = width / count
+    cuts = []
+    for k in range(1, count):
+        low, high = int(k * step - 0.3 * step), int(k * step + 0.3 * step) + 1
+        cuts.append(low + int(np.argmin(columns[low:high])))
+    parts = []
+    for x0, x1 in zip([0, *cuts], [*cuts, width], strict=True):
+        part = crop[:, x0:x1]
+        rows = np.flatnonzero((part >= INK_THRESHOLD).any(1))
+        if len(rows) == 0:
+            return []
+        parts.append((part[rows[0] : rows[-1] + 1], (x0, int(rows[0]), x1, int(rows[-1]) + 1)))
+    return parts
 
 
 # --------------------------------------------------------------------------- 1. read

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .preprocess import ImageSource, NoDigit, preprocess, segment
+from .preprocess import ImageSource, NoDigit, Piece, preprocess, segment
 
 MODEL_NAME = "mnist_cnn"
 
@@ -182,11 +182,20 @@ class Recognizer:
             pieces = segment(image)
         except NoDigit as empty:
             return NumberPrediction(None, reason=str(empty))
-        probs = self.probabilities(np.stack([p.image for p in pieces]))
+        candidates = [piece for whole in pieces for piece in (whole, *whole.split)]
+        probs = self.probabilities(np.stack([piece.image for piece in candidates]))
+        read = {id(piece): Prediction.from_probabilities(p) for piece, p in zip(candidates, probs, strict=True)}
         digits = [
-            DigitInNumber(Prediction.from_probabilities(p), piece.box) for p, piece in zip(probs, pieces, strict=True)
+            DigitInNumber(read[id(piece)], piece.box) for whole in pieces for piece in _surer_reading(whole, read)
         ]
         return NumberPrediction("".join(str(d.prediction.digit) for d in digits), digits)
+
+
+def _surer_reading(whole: Piece, read: dict[int, Prediction]) -> tuple[Piece, ...]:
+    """A wide piece as one digit, or cut into touching digits: whichever the model is surer of."""
+    if whole.split and min(read[id(part)].confidence for part in whole.split) > read[id(whole)].confidence:
+        return whole.split
+    return (whole,)
 
 
 def preprocess_many(images: Sequence[ImageSource]) -> list[np.ndarray | str]:
