@@ -157,3 +157,18 @@ def test_real_mnist_matches_the_published_checksums(mnist_dir: Path) -> None:
     assert set(checked) == set(data.CHECKSUMS)
     test = data.load_split("test", mnist_dir, download=False, verify=True)
     assert test.images.shape == (10_000, 28, 28) and np.bincount(test.labels).min() > 800
+
+
+def test_loading_a_split_downloads_what_is_missing(
+    mirror: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, root = mirror
+    contents = write_tiny_mnist(root)
+    monkeypatch.setattr(data, "MIRRORS", (url,))
+    monkeypatch.setattr(data, "CHECKSUMS", _checksums(contents))
+    test = data.load_split("test", tmp_path / "fresh")
+    assert len(test) == 10
+    assert sorted(p.name for p in (tmp_path / "fresh").iterdir()) == [
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ]

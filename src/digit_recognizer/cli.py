@@ -82,12 +82,7 @@ def add_data(verbs: Any) -> None:
 def cmd_data(args: argparse.Namespace) -> int:
     from . import data
 
-    directory = data.resolve_data_dir(args.data_dir)
-    if missing := data.missing_files(directory):
-        if args.no_download:
-            raise DataError(data._missing_message(directory, missing))
-        print(f"downloading {len(missing)} MNIST file(s) to {directory}")
-        data.fetch(directory, missing)
+    directory = data.ensure_files(args.data_dir, download=not args.no_download)
     checked = data.verify_files(directory)
     for split in ("train", "test"):
         ds = data.load_split(split, directory, download=False)

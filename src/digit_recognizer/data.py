@@ -145,13 +145,8 @@ def load_split(
     With ``verify=True`` the content is also compared to the canonical checksums, so
     a modified file is refused rather than silently trained on.
     """
-    directory = resolve_data_dir(data_dir)
     stems = SPLIT_FILES[split]
-    if missing := missing_files(directory, stems):
-        if not download:
-            raise DataError(_missing_message(directory, missing))
-        print(f"MNIST not found in {directory}; downloading {len(missing)} file(s)", file=sys.stderr)
-        fetch(directory, missing)
+    directory = ensure_files(data_dir, stems, download=download)
     arrays, digests = [], {}
     for stem in stems:
         path = find_file(directory, stem)
@@ -173,6 +168,22 @@ def _check_pair(images: np.ndarray, labels: np.ndarray, directory: Path, split: 
         raise DataError(f"The {split} files in {directory} disagree: {len(images)} images but {len(labels)} labels.")
     if labels.size and labels.max() > 9:
         raise DataError(f"The {split} labels in {directory} hold {labels.max()}; labels must be 0-9.")
+
+
+def ensure_files(
+    data_dir: str | os.PathLike[str] | None = None,
+    stems: Sequence[str] = tuple(CHECKSUMS),
+    *,
+    download: bool = True,
+) -> Path:
+    """The data directory, with the files for ``stems`` downloaded into it if they were missing."""
+    directory = resolve_data_dir(data_dir)
+    if missing := missing_files(directory, stems):
+        if not download:
+            raise DataError(_missing_message(directory, missing))
+        print(f"MNIST not found in {directory}; downloading {len(missing)} file(s)", file=sys.stderr)
+        fetch(directory, missing)
+    return directory
 
 
 def verify_files(data_dir: str | os.PathLike[str] | None = None) -> dict[str, str]:
@@ -198,8 +209,8 @@ def fetch(
     data_dir: Path,
     stems: Sequence[str] | None = None,
     *,
-    mirrors: Sequence[str] = MIRRORS,
-    checksums: Mapping[str, str] = CHECKSUMS,
+    mirrors: Sequence[str] | None = None,
+    checksums: Mapping[str, str] | None = None,
     progress: bool = True,
     timeout: float = 30.0,
 ) -> list[Path]:
@@ -209,6 +220,8 @@ def fetch(
     renamed into place, so an interrupted or corrupt download never leaves a file that
     looks complete.
     """
+    mirrors = MIRRORS if mirrors is None else mirrors
+    checksums = CHECKSUMS if checksums is None else checksums
     data_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for stem in stems if stems is not None else list(checksums):
