@@ -47,6 +47,7 @@ lint: $(VENV)/.dev
 bench: $(VENV)/.dev           ## speed and accuracy benchmarks (prints figures)
 	$(BIN)/python benchmarks/bench_recognize.py
 	$(BIN)/python benchmarks/bench_realistic.py
+	$(BIN)/python benchmarks/bench_mnist_png.py
 	$(BIN)/python benchmarks/bench_desktop.py
 	$(BIN)/python benchmarks/bench_web.py
 	$(BIN)/python benchmarks/bench_train.py

@@ -313,3 +313,11 @@ def test_without_a_display_it_suggests_serve_or_predict(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr
     assert "digits serve" in done.stderr and "digits predict" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_number_mode_cuts_digits_that_touch_and_shows_what_the_model_saw(recognizer: Recognizer) -> None:
+    from test_recognizer import touching
+
+    reading = recognize(recognizer, touching("25", overlap=0.3), number_mode=True)
+    assert isinstance(reading.result, NumberPrediction) and reading.result.number == "25"
+    assert len(reading.seen) == 2 and all(x.shape == (28, 28) for x in reading.seen)

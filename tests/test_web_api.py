@@ -358,3 +358,11 @@ def test_threaded_app_answers_like_the_inline_one() -> None:
     assert ok == 200 and three["digit"] == 3
     assert blank_status == 200 and blank["digit"] is None and "blank" in blank["reason"]
     assert bad_status == 422 and "not an image" in bad["error"]
+
+
+def test_touching_digits_are_read_with_a_preview_for_each(api: Api) -> None:
+    from test_recognizer import touching
+
+    body = api.predict_png(png_bytes(touching("25", overlap=0.3)), "?multi=true&preview=true").json()
+    assert body["number"] == "25", body
+    assert all(len(d["preview"]) == 28 for d in body["digits"])

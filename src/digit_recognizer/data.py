@@ -19,7 +19,7 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -184,25 +184,6 @@ def ensure_files(
         print(f"MNIST not found in {directory}; downloading {len(missing)} file(s)", file=sys.stderr)
         fetch(directory, missing)
     return directory
-
-
-def verify_files(data_dir: str | os.PathLike[str] | None = None) -> dict[str, str]:
-    """Check all four files against the canonical checksums; returns stem -> path checked."""
-    directory = resolve_data_dir(data_dir)
-    if missing := missing_files(directory):
-        raise DataError(_missing_message(directory, missing))
-    checked = {}
-    for stem, expected in CHECKSUMS.items():
-        path = find_file(directory, stem)
-        assert path is not None
-        digest = hashlib.sha256(read_bytes(path)).hexdigest()
-        if digest != expected:
-            raise DataError(_checksum_message(path, digest, expected))
-        checked[stem] = str(path)
-    return checked
-
-
-ProgressFactory = Callable[[str, int | None], Callable[[int], object]]
 
 
 def fetch(

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .preprocess import NoDigit, segment
-from .recognizer import DigitInNumber, ModelError, NumberPrediction, Prediction, Recognizer
+from .preprocess import NoDigit
+from .recognizer import ModelError, NumberPrediction, Prediction, Recognizer
 
 if TYPE_CHECKING:
     import tkinter as tk
@@ -182,26 +182,17 @@ def recognize(recognizer: Recognizer, image: Image.Image, number_mode: bool) -> 
     """
     started = time.perf_counter()
     result: Prediction | NumberPrediction
-    try:
-        if number_mode:
-            pieces = segment(image)
-            seen = [p.image for p in pieces]
-            probs = recognizer.probabilities(np.stack(seen))
-            digits = [DigitInNumber(_prediction(p), piece.box) for p, piece in zip(probs, pieces, strict=True)]
-            result = NumberPrediction("".join(str(d.prediction.digit) for d in digits), digits)
-        else:
+    seen: list[np.ndarray] = []
+    if number_mode:
+        result = recognizer.predict_number(image)
+        seen = [d.image for d in result.digits if d.image is not None]
+    else:
+        try:
             seen = [recognizer.preprocess(image)]
-            result = _prediction(recognizer.probabilities(seen[0][None])[0])
-    except NoDigit as blank:
-        seen = []
-        result = NumberPrediction(None, reason=str(blank)) if number_mode else Prediction(None, 0.0, reason=str(blank))
+            result = Prediction.from_probabilities(recognizer.probabilities(seen[0][None])[0])
+        except NoDigit as blank:
+            result = Prediction(None, 0.0, reason=str(blank))
     return Recognition(result, seen, (time.perf_counter() - started) * 1000)
-
-
-def _prediction(probabilities: np.ndarray) -> Prediction:
-    p = np.asarray(probabilities, dtype=np.float64)
-    digit = int(p.argmax())
-    return Prediction(digit, float(p[digit]), tuple(float(v) for v in p))
 
 
 @dataclass(frozen=True)
@@ -336,6 +327,11 @@ def side_by_side(arrays: list[np.ndarray], gap: int = 2) -> np.ndarray:
     for a in arrays:
         strip += [a, np.full((28, gap), 0.35, np.float32)]
     return np.hstack(strip[:-1])
+
+
+def cannot_save_correction(exc: OSError) -> str:
+    """The message shown when a correction cannot be written, with the fix."""
+    return f"Could not save the correction ({exc}); set DIGITS_CORRECTIONS_DIR to a writable folder."
 
 
 # --------------------------------------------------------------------------- the window
@@ -708,7 +704,7 @@ class DrawingApp:
         try:
             path = save_correction(self.drawing.image(), digit, self.corrections)
         except OSError as exc:
-            self.say(f"Could not save the correction ({exc}); set DIGITS_CORRECTIONS_DIR to a writable folder.")
+            self.say(cannot_save_correction(exc))
             return
         self.close_correction()
         self.say(f"Thanks! Saved as {digit}: {path}")
@@ -726,7 +722,7 @@ class DrawingApp:
             self.say(str(exc))
             return
         except OSError as exc:
-            self.say(f"Could not save the correction ({exc}); set DIGITS_CORRECTIONS_DIR to a writable folder.")
+            self.say(cannot_save_correction(exc))
             return
         self.close_correction()
         self.say(f"Thanks! Saved {len(paths)} labelled digit(s) under {self.corrections}")

@@ -38,6 +38,11 @@ def result_for(recognizer: Recognizer, path: Path | str, source: Any, multi: boo
         )
     except ImageError as exc:
         return {"path": str(path), "error": str(exc)}
+    return as_result(path, found)
+
+
+def as_result(path: Path | str, found: Prediction | NumberPrediction) -> dict[str, Any]:
+    """The JSON shape of `digits predict --json` for a prediction already made."""
     if isinstance(found, NumberPrediction):
         best = found.digits[0].prediction if len(found.digits) == 1 else None
         single = best.to_dict() if best else {"digit": None, "confidence": found.confidence, "probabilities": []}

@@ -66,10 +66,14 @@ class Prediction:
 
 @dataclass(frozen=True)
 class DigitInNumber:
-    """A digit found inside a number, with its box (x0, y0, x1, y1) in image pixels."""
+    """A digit found inside a number, with its box (x0, y0, x1, y1) in image pixels.
+
+    ``image`` is the 28x28 array the model read, for apps that show it.
+    """
 
     prediction: Prediction
     box: tuple[int, int, int, int]
+    image: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.prediction.to_dict(), "box": list(self.box)}
@@ -186,7 +190,9 @@ class Recognizer:
         probs = self.probabilities(np.stack([piece.image for piece in candidates]))
         read = {id(piece): Prediction.from_probabilities(p) for piece, p in zip(candidates, probs, strict=True)}
         digits = [
-            DigitInNumber(read[id(piece)], piece.box) for whole in pieces for piece in _surer_reading(whole, read)
+            DigitInNumber(read[id(piece)], piece.box, piece.image)
+            for whole in pieces
+            for piece in _surer_reading(whole, read)
         ]
         return NumberPrediction("".join(str(d.prediction.digit) for d in digits), digits)
 

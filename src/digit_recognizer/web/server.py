@@ -31,8 +31,8 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
 from .. import __version__
-from ..predict import result_for
-from ..preprocess import ImageError, NoDigit, segment
+from ..predict import as_result
+from ..preprocess import ImageError, NoDigit
 from ..recognizer import Prediction, Recognizer
 from .errors import ApiError, install_error_handlers
 from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
@@ -190,10 +190,10 @@ def _add_api_routes(app: FastAPI, recognizer: Recognizer, pool: ThreadPoolExecut
         preview: bool = Query(False, description="also return the 28x28 image(s) the model saw"),
     ) -> JSONResponse:
         label, data = await read_image(request)
-        if pool is None or multi or preview:
-            result = recognize(recognizer, label, data, multi, preview)
+        if multi:
+            result = recognize_number(recognizer, label, data, preview)
         else:
-            result = await recognize_pipelined(recognizer, pool, label, data)
+            result = await recognize_digit(recognizer, pool, label, data, preview)
         return JSONResponse(result)
 
     @app.get("/api/health", summary="Is the server up, and with which model", response_model=Health)
@@ -247,47 +247,45 @@ async def _read_form(request: Request) -> tuple[str, bytes]:
         return upload.filename or "file", await upload.read()
 
 
-def recognize(recognizer: Recognizer, label: str, data: bytes, multi: bool, preview: bool) -> dict[str, Any]:
-    """The `digits predict --json` result; unreadable images become a 422 with the reason."""
-    result = result_for(recognizer, label, data, multi)
-    if "error" in result:
-        raise ApiError(422, f"cannot read the image: {result['error']}", path=label)
-    if preview:
-        _add_previews(recognizer, result, data, multi)
-    return result
-
-
-async def recognize_pipelined(
-    recognizer: Recognizer, pool: ThreadPoolExecutor, label: str, data: bytes
+async def recognize_digit(
+    recognizer: Recognizer, pool: ThreadPoolExecutor | None, label: str, data: bytes, preview: bool
 ) -> dict[str, Any]:
-    """The same answer as ``recognize`` for one digit, in two halves that overlap across requests.
+    """The `digits predict --json` answer for one digit; the preview is the array the model saw.
 
-    Preprocessing (mostly Python, holding the GIL) runs on the event loop; the model
-    (onnxruntime releases the GIL) runs in the pool, on the other core, while the
-    loop reads and preprocesses the next request.
+    With a pool, the two halves overlap across requests: preprocessing (mostly Python,
+    holding the GIL) runs on the event loop, the model (onnxruntime releases the GIL)
+    in the pool on another core, while the loop reads and preprocesses the next request.
     """
     try:
         x = recognizer.preprocess(data)
     except NoDigit as empty:
-        return {"path": label, **Prediction(None, 0.0, reason=str(empty)).to_dict()}
+        return as_result(label, Prediction(None, 0.0, reason=str(empty)))
     except ImageError as exc:
         raise ApiError(422, f"cannot read the image: {exc}", path=label) from None
-    probabilities = await asyncio.get_running_loop().run_in_executor(pool, recognizer.probabilities, x[None])
-    return {"path": label, **Prediction.from_probabilities(probabilities[0]).to_dict()}
+    if pool is None:
+        probabilities = recognizer.probabilities(x[None])
+    else:
+        probabilities = await asyncio.get_running_loop().run_in_executor(pool, recognizer.probabilities, x[None])
+    result = as_result(label, Prediction.from_probabilities(probabilities[0]))
+    if preview:
+        result["preview"] = pixels(x)
+    return result
 
 
-def _add_previews(recognizer: Recognizer, result: dict[str, Any], data: bytes, multi: bool) -> None:
-    """Attach the 28x28 input(s) the model saw: the page draws them so users see what the model sees."""
+def recognize_number(recognizer: Recognizer, label: str, data: bytes, preview: bool) -> dict[str, Any]:
+    """The `digits predict --json --multi` answer; unreadable images become a 422 with the reason."""
     try:
-        if multi:
-            for entry, piece in zip(result["digits"], segment(data), strict=True):
-                entry["preview"] = pixels(piece.image)
-            if len(result["digits"]) == 1:
-                result["preview"] = result["digits"][0]["preview"]
-        else:
-            result["preview"] = pixels(recognizer.preprocess(data))
-    except NoDigit:
-        pass  # no digit, so nothing to preview; `reason` already says why
+        found = recognizer.predict_number(data)
+    except ImageError as exc:
+        raise ApiError(422, f"cannot read the image: {exc}", path=label) from None
+    result = as_result(label, found)
+    if preview:
+        for entry, digit in zip(result["digits"], found.digits, strict=True):
+            if digit.image is not None:  # always set by predict_number
+                entry["preview"] = pixels(digit.image)
+        if len(found.digits) == 1:
+            result["preview"] = result["digits"][0]["preview"]
+    return result
 
 
 def pixels(image: np.ndarray) -> list[list[int]]:
