@@ -23,6 +23,9 @@ import numpy as np
 from .preprocess import ImageSource, NoDigit, Piece, preprocess, segment
 
 MODEL_NAME = "mnist_cnn"
+NO_DIGIT = 10  # column of the "not a digit" class in scores(), for models trained with one
+UNSURE_BELOW = 0.8  # confidence under which an answer is shown as unsure ("7 or 1?")
+NOT_A_DIGIT = "not a digit: a stray mark (dot, dash or scribble); draw a digit"
 
 
 class ModelError(Exception):
@@ -44,10 +47,22 @@ class Prediction:
 
     @classmethod
     def from_probabilities(cls, probabilities: Sequence[float] | np.ndarray) -> Prediction:
-        """The most likely digit of ten probabilities, with all ten kept."""
+        """The most likely digit of ten probabilities, with all ten kept.
+
+        Eleven scores (a model with a "not a digit" class) give ``digit`` None when
+        that class wins; the ten digit probabilities are kept either way.
+        """
         p = np.asarray(probabilities, dtype=np.float64)
-        digit = int(p.argmax())
-        return cls(digit, float(p[digit]), tuple(p.tolist()))
+        digits = p[:10]
+        digit = int(digits.argmax())
+        if len(p) > NO_DIGIT and p[NO_DIGIT] > digits[digit]:
+            return cls(None, 0.0, tuple(digits.tolist()), reason=NOT_A_DIGIT)
+        return cls(digit, float(digits[digit]), tuple(digits.tolist()))
+
+    @property
+    def unsure(self) -> bool:
+        """True when a digit was read but the model is not sure of it (shown as "7 or 1?")."""
+        return self.digit is not None and self.confidence < UNSURE_BELOW
 
     def top_k(self, k: int = 3) -> list[tuple[int, float]]:
         order = np.argsort(self.probabilities)[::-1][:k]
@@ -143,12 +158,22 @@ class Recognizer:
 
     # -- the model ------------------------------------------------------------------
 
-    def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        """(N, 10) probabilities for MNIST-normalized float images (N, 28, 28) in [0, 1]."""
+    def scores(self, batch: np.ndarray) -> np.ndarray:
+        """(N, 11) probabilities for MNIST-normalized float images (N, 28, 28) in [0, 1].
+
+        Columns 0-9 are the digits, column NO_DIGIT the chance the image is no digit at
+        all (a stray mark): zero for a model trained without that class.
+        """
         x = np.ascontiguousarray(batch, dtype=np.float32).reshape(-1, 1, 28, 28)
-        if len(x) == 0:
-            return np.zeros((0, 10), dtype=np.float32)
-        return self._session.run(None, {self._input: x})[0]
+        out = np.zeros((len(x), NO_DIGIT + 1), dtype=np.float32)
+        if len(x):
+            raw = self._session.run(None, {self._input: x})[0]
+            out[:, : raw.shape[1]] = raw[:, : NO_DIGIT + 1]
+        return out
+
+    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        """(N, 10) digit probabilities for MNIST-normalized float images (N, 28, 28) in [0, 1]."""
+        return self.scores(batch)[:, :10]
 
     # -- images ---------------------------------------------------------------------
 
@@ -162,7 +187,7 @@ class Recognizer:
             x = preprocess(image)
         except NoDigit as empty:
             return Prediction(None, 0.0, reason=str(empty))
-        return Prediction.from_probabilities(self.probabilities(x[None])[0])
+        return Prediction.from_probabilities(self.scores(x[None])[0])
 
     def predict_batch(self, images: Iterable[ImageSource]) -> list[Prediction]:
         """Recognize many images in one model call; blank ones come back with digit None.
@@ -174,7 +199,7 @@ class Recognizer:
         items = list(images)
         prepared = _preprocess_parallel(items) if len(items) >= PARALLEL_MIN_BATCH else preprocess_many(items)
         arrays = [p for p in prepared if isinstance(p, np.ndarray)]
-        probs = iter(self.probabilities(np.stack(arrays)) if arrays else [])
+        probs = iter(self.scores(np.stack(arrays)) if arrays else [])
         return [
             Prediction.from_probabilities(next(probs)) if isinstance(p, np.ndarray) else Prediction(None, 0.0, reason=p)
             for p in prepared
