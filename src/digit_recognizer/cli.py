@@ -114,6 +114,22 @@ def add_train(verbs: Any) -> None:
     )
     p.add_argument("--limit", type=int, default=None, help="train on only this many images (quick runs)")
     p.add_argument("--no-augment", dest="augment", action="store_false", help="turn augmentation off")
+    p.add_argument(
+        "--no-unipen", dest="unipen", action="store_false", help="MNIST only: leave out UNIPEN's pen-drawn digits"
+    )
+    p.add_argument(
+        "--unipen-variants",
+        type=int,
+        default=d["unipen_variants"],
+        help="times each UNIPEN training digit is drawn, in varied input styles (default %(default)s)",
+    )
+    p.add_argument(
+        "--junk",
+        type=int,
+        default=d["junk"],
+        help="images of the 'not a digit' class (taps, dashes, scribbles...); 0 = a 10-class model "
+        "(default %(default)s)",
+    )
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where to train")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for PyTorch (default: all cores)")
     p.add_argument("--out", type=Path, default=None, help="run folder (default: a new runs/train/expN)")
@@ -129,11 +145,12 @@ def add_train(verbs: Any) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     require("torch", "digits train")
     require("onnx", "digits train (ONNX export)")
+    from .training.config import ModelConfig
     from .training.loop import TrainConfig, train
 
-    for name in ("epochs", "batch_size", "limit", "val_size"):
+    for name in ("epochs", "batch_size", "limit", "val_size", "unipen_variants", "junk"):
         value = getattr(args, name)
-        if value is not None and value < (0 if name == "val_size" else 1):
+        if value is not None and value < (0 if name in ("val_size", "junk") else 1):
             raise SystemExit(f"error: --{name.replace('_', '-')} must be positive, got {value}")
     cfg = TrainConfig(
         epochs=1 if args.dry_run else args.epochs,
@@ -145,6 +162,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         val_size=min(args.val_size, 512) if args.dry_run else args.val_size,
         limit=1024 if args.dry_run else args.limit,
         augment=args.augment,
+        unipen=args.unipen,
+        unipen_variants=args.unipen_variants,
+        junk=args.junk,
+        model=ModelConfig(classes=11 if args.junk else 10),
         device=args.device,
         threads=args.threads,
     )

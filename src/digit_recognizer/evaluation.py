@@ -10,10 +10,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from .recognizer import Recognizer
+
+NO_DIGIT = 10  # the "not a digit" column of Recognizer.scores
 WORST_MISTAKES = 36
 
 
@@ -90,8 +94,16 @@ def evaluate_onnx(model_path: Path | str | None, images: np.ndarray, labels: np.
     from .recognizer import Recognizer
 
     recognizer = Recognizer.load(model_path)
-    probabilities = recognizer.probabilities(images.astype(np.float32) / 255)
+    probabilities = digit_probabilities(recognizer, images.astype(np.float32) / 255)
     return compute_report(probabilities, labels, model=str(recognizer.path), images=images, source=source)
+
+
+def digit_probabilities(recognizer: Recognizer, arrays: np.ndarray) -> np.ndarray:
+    """(N, 10) digit probabilities; a row of zeros where the model says "not a digit" (counted as wrong)."""
+    scores = recognizer.scores(arrays)
+    probabilities = scores[:, :NO_DIGIT].copy()
+    probabilities[scores[:, NO_DIGIT] > probabilities.max(1)] = 0
+    return probabilities
 
 
 def evaluate_mnist(model_path: Path | str | None, data_dir: str | None = None) -> Report:
@@ -136,7 +148,7 @@ def evaluate_folder(model_path: Path | str | None, folder: Path) -> Report:
         except (ImageError, NoDigit):
             pass  # counted as "no digit found", i.e. wrong
     probabilities = np.zeros((len(items), 10), dtype=np.float32)
-    probabilities[found] = recognizer.probabilities(arrays[found])
+    probabilities[found] = digit_probabilities(recognizer, arrays[found])
     labels = np.array([label for _, label in items])
     return compute_report(
         probabilities,

@@ -69,8 +69,13 @@ class Piece:
 
 
 def preprocess(source: ImageSource) -> np.ndarray:
-    """The 28x28 float32 array in [0, 1] the model should see; raises NoDigit for a blank image."""
-    ink, _ = find_ink(load_gray(source))
+    """The 28x28 float32 array in [0, 1] the model should see.
+
+    Raises NoDigit for a blank image, specks, or a stray mark (a tap, dots, a dash).
+    """
+    ink, labels = find_ink(load_gray(source))
+    if mark := stray_mark(labels):
+        raise NoDigit(mark)
     return normalize(ink)
 
 
@@ -313,14 +318,25 @@ def _border(gray: np.ndarray) -> np.ndarray:
 
 
 def _border_levels(gray: np.ndarray) -> tuple[float, bool]:
-    """The background level (median of the border) and whether lighting is uneven.
+    """The background level and whether lighting is uneven.
 
-    Uneven lighting (a photo of paper) shows as a wide spread of levels around the border.
+    The level is the median of the border. When the whole image's median disagrees
+    (a digit cropped tight to its box, or stretched to fill it, so that ink covers
+    most of the border or most of the picture), nothing in the picture tells ink
+    from paper, and paper is taken to be the lighter, as on forms. Uneven lighting (a photo of
+    paper) shows as a wide spread of levels among the border's background pixels;
+    ink touching the border (tight crops) is not counted as a change of light.
     """
-    border = np.sort(_border(gray))
-    n = len(border)
-    uneven = min(gray.shape) >= 32 and float(border[9 * n // 10] - border[n // 10]) > 0.15
-    return float(border[n // 2]), uneven
+    border = _border(gray)
+    level = float(np.median(border))
+    overall = float(np.median(gray))
+    contrast = float(gray.max() - gray.min())
+    if abs(level - overall) > 0.5 * contrast:  # ink covers most of the border, or most of the picture
+        level = max(level, overall)  # the picture cannot tell: assume paper is light, as on forms
+    background = np.sort(border[np.abs(border - level) < max(0.25, 0.3 * contrast)])
+    n = len(background)
+    uneven = min(gray.shape) >= 32 and n > 0 and float(background[9 * n // 10] - background[n // 10]) > 0.15
+    return level, uneven
 
 
 def _background_surface(gray: np.ndarray, dark_ink: bool) -> np.ndarray:
@@ -353,6 +369,32 @@ def _stroke_labels(ink: np.ndarray) -> np.ndarray:
     if small.any():
         labels[small[labels]] = 0
     return labels
+
+
+DOT_EXTENT = 2.4  # a piece no longer than this many pen widths is a dot (a disc measures 2)
+DASH_HEIGHT = 1.8  # ink no taller than this many pen widths is a dash (no digit is that flat)
+
+
+def stray_mark(labels: np.ndarray) -> str | None:
+    """Why the strokes are a stray mark rather than a digit, or None when they may be a digit.
+
+    A rule on shape in units of the pen's own width, so it holds at any size and
+    resolution: a tap or dots (every piece about as long as the pen is wide) and a
+    dash (ink hardly taller than one pen width). Scribbles and the rest are left to
+    the model's "not a digit" class.
+    """
+    mask = labels > 0
+    pen = _stroke_width(mask)
+    if pen <= 0:
+        return "the image is blank: no ink found"
+    pieces = ndimage.find_objects(labels)
+    longest = max(max(r.stop - r.start, c.stop - c.start) for r, c in (p for p in pieces if p is not None))
+    if longest < DOT_EXTENT * pen:
+        return "a tap or dots, not a digit: draw a digit"
+    rows = np.flatnonzero(mask.any(1))
+    if rows[-1] - rows[0] + 1 < DASH_HEIGHT * pen:
+        return "a dash, not a digit: draw a digit"
+    return None
 
 
 @dataclass(frozen=True)

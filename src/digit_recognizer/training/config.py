@@ -18,6 +18,7 @@ class ModelConfig:
     c2: int = 64
     c3: int = 128
     dropout: float = 0.25
+    classes: int = 11  # digits 0-9, and 10 = "not a digit" (stray marks, merged pieces)
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ class TrainConfig:
     seed: int = 0
     val_size: int = 5000  # training images held out to choose hyperparameters; 0 = train on all
     limit: int | None = None  # use only this many training images (quick runs)
+    unipen: bool = True  # mix in UNIPEN's real pen-drawn digits (training writers only)
+    unipen_variants: int = 4  # times each UNIPEN digit is drawn, in varied input styles
+    junk: int = 9000  # images of the "not a digit" class; 0 trains a 10-class model
     augment: bool = True
     device: str = "auto"  # auto | cpu | cuda
     threads: int | None = None  # torch intra-op threads; None = torch's default

@@ -18,23 +18,27 @@ PARITY_TOLERANCE = 1e-5  # largest allowed |p_onnx - p_torch| over a batch
 
 
 class WithSoftmax(nn.Module):
-    """The exported graph returns probabilities, so every consumer reads the same numbers."""
+    """The exported graph returns calibrated probabilities, so every consumer reads the same numbers.
 
-    def __init__(self, net: nn.Module) -> None:
+    ``temperature`` divides the logits first (fitted on held-out writers; 1 = none).
+    """
+
+    def __init__(self, net: nn.Module, temperature: float = 1.0) -> None:
         super().__init__()
         self.net = net
+        self.temperature = temperature
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.net(x), dim=1)
+        return torch.softmax(self.net(x) / self.temperature, dim=1)
 
 
-def export_onnx(model: nn.Module, path: Path, sample: torch.Tensor) -> dict[str, Any]:
+def export_onnx(model: nn.Module, path: Path, sample: torch.Tensor, temperature: float = 1.0) -> dict[str, Any]:
     """Write ``path`` and return the model card's architecture, parity and file fields.
 
     ``sample`` is a uint8 batch (B, 1, 28, 28) used for the parity check.
     """
     model = model.eval().to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]
-    wrapped = WithSoftmax(model).eval()
+    wrapped = WithSoftmax(model, temperature).eval()
     dummy = torch.zeros(1, 1, 28, 28)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
@@ -52,6 +56,7 @@ def export_onnx(model: nn.Module, path: Path, sample: torch.Tensor) -> dict[str,
     if parity > PARITY_TOLERANCE:
         raise RuntimeError(f"ONNX export differs from PyTorch by {parity:.2e} (> {PARITY_TOLERANCE:.0e}).")
     config = model.config if isinstance(model, DigitNet) else None
+    classes = config.classes if config else 10
     return {
         "name": "mnist_cnn",
         "format": "onnx",
@@ -65,7 +70,12 @@ def export_onnx(model: nn.Module, path: Path, sample: torch.Tensor) -> dict[str,
             "range": [0.0, 1.0],
             "convention": "white ink on black, digit scaled to 20x20 and centred by mass in 28x28 (MNIST)",
         },
-        "output": {"name": "probabilities", "shape": ["batch", 10], "classes": list(range(10))},
+        "output": {
+            "name": "probabilities",
+            "shape": ["batch", classes],
+            "classes": [*range(10), "not a digit"][:classes],
+            "temperature": temperature,
+        },
         "export": {"opset": 17, "parity_max_abs_diff": parity, "parity_batch": len(sample)},
         "file": {"sha256": sha256_file(path), "bytes": path.stat().st_size},
     }

@@ -15,7 +15,7 @@ import shlex
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,8 @@ from torch import nn
 from tqdm import tqdm
 
 from .. import data as mnist
+from .. import unipen
+from . import handwriting
 from .augment import augment
 from .config import TrainConfig
 from .model import DigitNet, parameter_count
@@ -34,10 +36,15 @@ from .model import DigitNet, parameter_count
 @dataclass
 class Split:
     x: torch.Tensor  # (N, 1, 28, 28) uint8, kept in memory
-    y: torch.Tensor  # (N,) int64
+    y: torch.Tensor  # (N,) int64; 10 = "not a digit"
+    sources: dict[str, int] = field(default_factory=dict)  # images from each source, for the start-up block
 
     def __len__(self) -> int:
         return len(self.y)
+
+    def describe(self) -> str:
+        parts = ", ".join(f"{name} {count:,}" for name, count in self.sources.items())
+        return f"{len(self):,} images ({parts})" if len(self.sources) > 1 else f"{len(self):,} MNIST images"
 
 
 EpochCallback = Callable[[int, nn.Module, dict[str, Any]], None]
@@ -47,22 +54,50 @@ EpochCallback = Callable[[int, nn.Module, dict[str, Any]], None]
 
 
 def load_data(cfg: TrainConfig, data_dir: str | None) -> tuple[Split, Split | None, Split, dict[str, str]]:
-    """Train / validation / test splits. Validation is a fixed, seeded slice of the training set."""
+    """Train / validation / test splits, each held in memory.
+
+    Training mixes MNIST with UNIPEN's training writers (drawn in the apps' input
+    styles) and the "not a digit" class; validation is a fixed, seeded slice of
+    MNIST plus UNIPEN's validation writers (writer-disjoint, never a sample split)
+    and junk drawn with another seed. The test split is MNIST's test set.
+    """
     train = mnist.load_split("train", data_dir)
     test = mnist.load_split("test", data_dir)
     order = np.random.default_rng(12345).permutation(len(train))  # fixed: the same val split for every seed
     val_idx, train_idx = order[: cfg.val_size], order[cfg.val_size :]
     if cfg.limit:
         train_idx = train_idx[: cfg.limit]
-    as_split = lambda images, labels: Split(
-        torch.from_numpy(np.array(images)).unsqueeze(1), torch.from_numpy(labels.astype(np.int64))
-    )
-    val = as_split(train.images[val_idx], train.labels[val_idx]) if cfg.val_size else None
+    parts = {"MNIST": (train.images[train_idx], train.labels[train_idx])}
+    val_parts = {"MNIST": (train.images[val_idx], train.labels[val_idx])} if cfg.val_size else {}
+    checksums = {**train.sha256, **test.sha256}
+    limit = cfg.limit
+    if cfg.unipen:
+        x, y, checksums[unipen.FILE_NAME] = handwriting.unipen_images("train", cfg.unipen_variants, 0, limit=limit)
+        parts["UNIPEN"] = (x, y)
+        val_parts["UNIPEN"] = handwriting.unipen_images("val", 1, 0, limit=limit)[:2]
+    if cfg.junk:
+        count = min(cfg.junk, limit // 4) if limit else cfg.junk
+        parts["not a digit"] = _junk(handwriting.junk_images(count, 0))
+        val_parts["not a digit"] = _junk(handwriting.junk_images(max(100, count // 10), 1))
     return (
-        as_split(train.images[train_idx], train.labels[train_idx]),
-        val,
-        as_split(test.images, test.labels),
-        {**train.sha256, **test.sha256},
+        _as_split(parts),
+        _as_split(val_parts) if val_parts else None,
+        _as_split({"MNIST": (test.images, test.labels)}),
+        checksums,
+    )
+
+
+def _junk(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return images, np.full(len(images), handwriting.NOT_A_DIGIT, dtype=np.int64)
+
+
+def _as_split(parts: dict[str, tuple[np.ndarray, np.ndarray]]) -> Split:
+    images = np.concatenate([np.asarray(x) for x, _ in parts.values()])
+    labels = np.concatenate([np.asarray(y).astype(np.int64) for _, y in parts.values()])
+    return Split(
+        torch.from_numpy(images).unsqueeze(1),
+        torch.from_numpy(labels),
+        {name: len(y) for name, (_, y) in parts.items()},
     )
 
 
@@ -123,15 +158,18 @@ def train_one_epoch(
 
 
 @torch.no_grad()
-def predict_probabilities(model: nn.Module, x: torch.Tensor, device: torch.device, batch: int = 1000) -> torch.Tensor:
-    """Softmax probabilities (N, 10) for uint8 images (N, 1, 28, 28)."""
+def predict_logits(model: nn.Module, x: torch.Tensor, device: torch.device, batch: int = 1000) -> torch.Tensor:
+    """Logits (N, classes) for uint8 images (N, 1, 28, 28)."""
     model.eval()
-    out = [
-        F.softmax(model(x[i : i + batch].to(device).float().div_(255)), dim=1).cpu() for i in range(0, len(x), batch)
-    ]
-    return torch.cat(out)
+    return torch.cat([model(x[i : i + batch].to(device).float().div_(255)).cpu() for i in range(0, len(x), batch)])
 
 
+def predict_probabilities(model: nn.Module, x: torch.Tensor, device: torch.device, batch: int = 1000) -> torch.Tensor:
+    """Softmax probabilities (N, classes) for uint8 images (N, 1, 28, 28)."""
+    return F.softmax(predict_logits(model, x, device, batch), dim=1)
+
+
+@torch.no_grad()
 def accuracy(model: nn.Module, split: Split, device: torch.device) -> float:
     return float((predict_probabilities(model, split.x, device).argmax(1) == split.y).float().mean())
 
@@ -209,7 +247,7 @@ def train(
         raise SystemExit(130) from None
 
     if export:
-        finish(run_dir, model, cfg, device, test_split, checksums, history, command, len(train_split))
+        finish(run_dir, model, cfg, device, test_split, checksums, history, command, len(train_split), val_split)
     return run_dir
 
 
@@ -223,6 +261,7 @@ def finish(
     history: list[dict[str, Any]],
     command: str | None,
     n_train: int,
+    val_split: Split | None = None,
 ) -> None:
     """Load the best weights, measure them on the test set, export ONNX with its card, draw plots."""
     from .. import evaluation
@@ -232,8 +271,11 @@ def finish(
     model.load_state_dict(best["model"])
     test_acc = accuracy(model, test_split, device)
     print(f"test accuracy {test_acc:.4%} on {len(test_split)} MNIST test images")
+    temperature, calibration = calibrate(model, val_split, device, run_dir)
     onnx_path = run_dir / "model.onnx"
-    card = export_onnx(model.cpu(), onnx_path, test_split.x[:512])
+    card = export_onnx(model.cpu(), onnx_path, test_split.x[:512], temperature=temperature)
+    card["calibration"] = calibration
+    card["data"] = training_data(cfg)
     card["training"] = {
         "command": command or "digits " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
         "config": cfg.to_dict(),
@@ -265,6 +307,57 @@ def finish(
     )
 
 
+def calibrate(
+    model: nn.Module, val_split: Split | None, device: torch.device, run_dir: Path
+) -> tuple[float, dict[str, Any]]:
+    """Fit the temperature on the validation split (held-out writers); 1.0 when there is none."""
+    from .calibrate import calibration_summary, fit_temperature, plot_reliability
+
+    if val_split is None or len(val_split) == 0:
+        return 1.0, {"temperature": 1.0, "note": "no validation split to fit a temperature on"}
+    logits = predict_logits(model, val_split.x, device).double().numpy()
+    labels = val_split.y.numpy()
+    temperature = fit_temperature(logits, labels)
+    summary = calibration_summary(logits, labels, temperature) | {"validation": val_split.sources}
+    plot_reliability(logits, labels, temperature, run_dir / "reliability.png")
+    print(
+        f"calibration: temperature {temperature:.3f} on {len(labels):,} validation images; "
+        f"ECE {summary['ece_before']:.4f} -> {summary['ece_after']:.4f}"
+    )
+    return temperature, summary
+
+
+def training_data(cfg: TrainConfig) -> list[dict[str, str]]:
+    """The datasets a model was trained on, with their licenses and citations, for the model card."""
+    sets = [
+        {
+            "name": "MNIST",
+            "license": "CC BY-SA 3.0 (as distributed by Yann LeCun and Corinna Cortes)",
+            "citation": "Y. LeCun, C. Cortes and C. J. C. Burges, The MNIST database of handwritten digits",
+            "use": "training images (all, or all but --val-size), test set for the reported accuracy",
+        }
+    ]
+    if cfg.unipen:
+        sets.append(
+            {
+                "name": "UNIPEN train_r01_v07, category 1a (isolated digits)",
+                "license": unipen.LICENSE,
+                "citation": unipen.CITATION,
+                "use": f"training writers drawn {cfg.unipen_variants}x in input styles; validation writers for "
+                "model selection and calibration; test writers for the handwriting benchmark only",
+            }
+        )
+    if cfg.junk:
+        sets.append(
+            {
+                "name": "generated marks (taps, dots, dashes, specks, scribbles, merged digit pairs)",
+                "license": "generated by this project",
+                "use": "the 'not a digit' class",
+            }
+        )
+    return sets
+
+
 def _print_start(
     cfg: TrainConfig,
     run_dir: Path,
@@ -275,10 +368,10 @@ def _print_start(
     start_epoch: int,
 ) -> None:
     what = f"resuming at epoch {start_epoch + 1}" if start_epoch else "training"
-    val = f", validating on {len(val_split)} held-out" if val_split is not None else ", no validation split"
+    val = f", validating on {val_split.describe()} held out" if val_split is not None else ", no validation split"
     print(
         f"digits train: {what} DigitNet ({parameter_count(model):,} parameters) for {cfg.epochs} epochs "
-        f"on {len(train_split):,} MNIST images{val}\n"
+        f"on {train_split.describe()}{val}\n"
         f"  device {device} ({torch.get_num_threads()} threads), batch {cfg.batch_size}, "
         f"lr {cfg.lr}, seed {cfg.seed}, augmentation {'on' if cfg.augment else 'off'}\n"
         f"  results go to {run_dir}/ (Ctrl+C stops and keeps a resumable checkpoint)"

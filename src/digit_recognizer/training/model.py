@@ -22,7 +22,10 @@ def conv_bn(cin: int, cout: int, kernel: int = 3) -> nn.Sequential:
 
 
 class DigitNet(nn.Module):
-    """Input (B, 1, 28, 28) MNIST-normalized floats in [0, 1]; output (B, 10) logits."""
+    """Input (B, 1, 28, 28) MNIST-normalized floats in [0, 1]; output (B, classes) logits.
+
+    Classes 0-9 are the digits; an eleventh, "not a digit", when the config has it.
+    """
 
     def __init__(self, config: ModelConfig | None = None) -> None:
         super().__init__()
@@ -40,7 +43,7 @@ class DigitNet(nn.Module):
         self.classifier = nn.Sequential(
             nn.Flatten(),  # (B, c3 * 9)
             nn.Dropout(self.config.dropout),
-            nn.Linear(c3 * 9, 10),  # (B, 10)
+            nn.Linear(c3 * 9, self.config.classes),  # (B, classes)
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
