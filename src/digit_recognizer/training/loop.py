@@ -274,6 +274,7 @@ def finish(
     temperature, calibration = calibrate(model, val_split, device, run_dir)
     onnx_path = run_dir / "model.onnx"
     card = export_onnx(model.cpu(), onnx_path, test_split.x[:512], temperature=temperature)
+    save_weights(onnx_path.with_suffix(".pt"), model, cfg, temperature)
     card["calibration"] = calibration
     card["data"] = training_data(cfg)
     card["training"] = {
@@ -325,6 +326,23 @@ def calibrate(
         f"ECE {summary['ece_before']:.4f} -> {summary['ece_after']:.4f}"
     )
     return temperature, summary
+
+
+def save_weights(path: Path, model: nn.Module, cfg: TrainConfig, temperature: float) -> None:
+    """The PyTorch weights beside the ONNX file (plain tensors and JSON), for fine-tuning (`digits adapt`)."""
+    payload = {"model": model.state_dict(), "config": json.dumps(cfg.to_dict()), "temperature": temperature}
+    tmp = path.with_suffix(".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def load_weights(path: Path) -> tuple[nn.Module, TrainConfig, float]:
+    """A DigitNet from ``save_weights``' file (loaded with weights_only=True: nothing is unpickled)."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    cfg = TrainConfig.from_dict(json.loads(state["config"]))
+    model = DigitNet(cfg.model)
+    model.load_state_dict(state["model"])
+    return model, cfg, float(state["temperature"])
 
 
 def training_data(cfg: TrainConfig) -> list[dict[str, str]]:
