@@ -216,12 +216,7 @@ def train(
                     on_epoch_end(epoch, net, row)
         except KeyboardInterrupt:
             if world.is_main:
-                launcher = "torchrun (the same options) -m digit_recognizer" if world.distributed else "digits"
-                print(
-                    f"\nInterrupted. {len(history)} of {cfg.epochs} epochs are saved in {run_dir / LAST}.\n"
-                    f"Resume with:  {launcher} train --resume {run_dir / LAST}",
-                    file=sys.stderr,
-                )
+                _print_interrupted(run_dir, len(history), cfg.epochs, world)
             raise SystemExit(130) from None
 
         if export and world.is_main:
@@ -229,6 +224,18 @@ def train(
             with _disk_full_as_error(run_dir):
                 finish(run_dir, net, cfg, device, test_split, checksums, history, command, len(all_train))
     return run_dir
+
+
+def _print_interrupted(run_dir: Path, done: int, epochs: int, world: distributed.World) -> None:
+    if not done:
+        print("\nInterrupted before the first epoch ended; nothing is saved yet.", file=sys.stderr)
+        return
+    launcher = "torchrun (the same options) -m digit_recognizer" if world.distributed else "digits"
+    print(
+        f"\nInterrupted. {done} of {epochs} epochs are saved in {run_dir / LAST}.\n"
+        f"Resume with:  {launcher} train --resume {run_dir / LAST}",
+        file=sys.stderr,
+    )
 
 
 def _run_dir(out: Path | None, resume: Path | None) -> Path:
@@ -252,7 +259,8 @@ def _on_device(split: Split, device: torch.device) -> Split:
     """On a GPU the whole training split lives in GPU memory (MNIST is 47 MB): no copy per batch."""
     if device.type == "cpu":
         return split
-    return dataclasses.replace(split, **{f.name: getattr(split, f.name).to(device) for f in dataclasses.fields(split)})
+    tensors = {f.name: getattr(split, f.name) for f in dataclasses.fields(split)}
+    return dataclasses.replace(split, **{k: t.to(device) for k, t in tensors.items() if isinstance(t, torch.Tensor)})
 
 
 def _continue(
