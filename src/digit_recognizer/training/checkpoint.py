@@ -173,9 +173,10 @@ def _state_from_payload(raw: dict[str, Any], path: Path) -> EpochState:
     if kind == BEST_FORMAT:
         raise TrainingError(f"{path} holds only the best epoch's weights; resume from {path.with_name(LAST)}")
     if kind != STATE_FORMAT:
+        which = f"format {kind!r}" if kind else "an older format, without the best epoch's weights"
         raise TrainingError(
-            f"{path} was written by another version of digit-recognizer (format {kind!r}, "
-            f"this version reads {STATE_FORMAT!r}); start a new run, or resume it with the version that wrote it"
+            f"{path} was written by another version of digit-recognizer ({which}; this version reads "
+            f"{STATE_FORMAT!r}); start a new run, or resume it with the version that wrote it"
         )
     try:
         config = TrainConfig.from_dict(json.loads(raw["config"]))

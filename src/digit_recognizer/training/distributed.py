@@ -145,8 +145,8 @@ def wants_cuda(device: str) -> bool:
 def world(device: str) -> Iterator[World]:
     """Join the process group torchrun describes in the environment (or none), and leave it at the end.
 
-    Ctrl+C reaches every process of a terminal's foreground group; torchrun forwards
-    SIGTERM. Both become KeyboardInterrupt here, and a rank whose peer has already
+    Ctrl+C reaches every process of a terminal's foreground group, and torchrun forwards
+    the signal it gets (SIGINT or SIGTERM). The first becomes KeyboardInterrupt here, and a rank whose peer has already
     stopped reports that in one line instead of a traceback from the backend.
     """
     size = int(os.environ.get("WORLD_SIZE", "1"))
@@ -160,24 +160,24 @@ def world(device: str) -> Iterator[World]:
     dist.init_process_group(backend)
     stopping = _StopFlag()
     here = World(rank, size, local_rank, backend)
-    try:
-        with stopping.installed():
+    with stopping.installed():  # until the group is left: torchrun may forward a second signal meanwhile
+        try:
             yield here
-    except TrainingError:
-        if here.is_main:
-            raise
-        raise SystemExit(2) from None  # every rank found the same problem; rank 0 says it once
-    except RuntimeError as exc:  # torch.distributed.DistError is a RuntimeError too
-        if not _peer_went_away(exc):
-            raise
-        if stopping.requested:
-            raise SystemExit(130) from None
-        raise TrainingError(
-            f"process {rank} of {size} stopped: another training process stopped first (see its message above)"
-        ) from None
-    finally:
-        with contextlib.suppress(Exception):
-            dist.destroy_process_group()
+        except TrainingError:
+            if here.is_main:
+                raise
+            raise SystemExit(2) from None  # every rank found the same problem; rank 0 says it once
+        except RuntimeError as exc:  # torch.distributed.DistError is a RuntimeError too
+            if not _peer_went_away(exc):
+                raise
+            if stopping.requested:
+                raise SystemExit(130) from None
+            raise TrainingError(
+                f"process {rank} of {size} stopped: another training process stopped first (see its message above)"
+            ) from None
+        finally:
+            with contextlib.suppress(Exception):
+                dist.destroy_process_group()
 
 
 class _StopFlag:
@@ -187,6 +187,8 @@ class _StopFlag:
         self.requested = False
 
     def _handler(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            return  # already stopping (Ctrl+C reaches us directly and again through torchrun)
         self.requested = True
         raise KeyboardInterrupt
 
@@ -203,5 +205,5 @@ class _StopFlag:
 def _peer_went_away(exc: RuntimeError) -> bool:
     text = str(exc).lower()
     return isinstance(exc, dist.DistError) or any(
-        s in text for s in ("connection closed", "connection reset", "broken pipe", "gloo", "nccl")
+        s in text for s in ("connection closed", "connection reset", "broken pipe")
     )
