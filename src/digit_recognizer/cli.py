@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -207,7 +208,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
         train(cfg, data_dir=args.data_dir, out=args.out, resume=args.resume)
     except TrainingError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        if os.environ.get("RANK", "0") == "0":  # under torchrun every process finds it; the first one says it
+            print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import json
 import platform
 import shlex
 import sys
@@ -187,7 +186,7 @@ def train(
         history = list(state.history) if state is not None else []
         best = (state.best_model, state.best_epoch, state.best_val) if state is not None else ({}, 0, -1.0)
         if world.is_main:
-            (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+            write_json(run_dir / "config.json", cfg.to_dict())
             _print_start(cfg, run_dir, device, net, all_train, val_split, len(history), world)
 
         train_seconds = sum(h["seconds"] for h in history)
