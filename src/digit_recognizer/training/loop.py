@@ -276,11 +276,11 @@ def _continue(
             f"shard and the schedule depend on it; resume with torchrun --nproc-per-node {state.world_size} "
             "(or without torchrun for 1)"
         )
-    saved_steps = state.scheduler.get("total_steps")
-    if saved_steps != scheduler.total_steps:  # type: ignore[attr-defined]
+    saved, now = state.scheduler.get("total_steps"), scheduler.total_steps  # type: ignore[attr-defined]
+    if saved != now:
         raise TrainingError(
-            f"{path} has a schedule of {saved_steps} steps but this data gives "
-            f"{scheduler.total_steps}: the training data changed since it was saved"  # type: ignore[attr-defined]
+            f"{path} has a schedule of {saved} steps but this data gives {now}: "
+            "the training data differs from the run's (give the same --data-dir)"
         )
     try:
         optimizer.load_state_dict(state.optimizer)
