@@ -166,3 +166,25 @@ def test_mnist_test_set_as_png_files_scores_within_0_1_point(
     direct_accuracy = float((direct == mnist_test.labels).mean())
     assert code == 0 and len(read) == 10_000
     assert through_files >= direct_accuracy - 0.001, f"{through_files:.4f} vs {direct_accuracy:.4f} on the arrays"
+
+
+@pytest.mark.parametrize("verb", ["data", "evaluate"])
+def test_a_data_folder_that_is_a_file_is_one_error_line(
+    verb: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "mnist").write_text("a file where the folder should be")
+    code, _, err = run(capsys, verb, "--data-dir", str(tmp_path / "mnist"))
+    assert code == 2 and err.startswith("error: The MNIST data folder") and "is a file, not a folder" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("verb", ["data", "evaluate"])
+def test_a_default_cache_that_cannot_be_created_is_one_error_line(
+    verb: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "home").write_text("")  # a home whose .cache cannot be made: like a read-only home
+    monkeypatch.delenv("DIGITS_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home" / ".cache"))
+    code, _, err = run(capsys, verb)
+    assert code == 2 and "Cannot write the MNIST data folder" in err and "--data-dir" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
