@@ -133,7 +133,11 @@ class Recognizer:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None, *, threads: int | None = None) -> Recognizer:
-        """Load an ONNX model and its model card (``<name>.json`` beside it, optional)."""
+        """Load an ONNX model and its model card (``<name>.json`` beside it, optional).
+
+        The model is checked here, once, for every app and verb: a model that cannot
+        work is refused with a ModelError saying why, rather than failing on every image.
+        """
         import onnxruntime as ort
 
         model_path = Path(path) if path is not None else shipped_model_path()
@@ -151,10 +155,7 @@ class Recognizer:
             session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types
             raise ModelError(f"{model_path} is not a usable ONNX model ({exc}).") from None
-        shape = session.get_inputs()[0].shape
-        if list(shape[1:]) != [1, 28, 28]:
-            raise ModelError(f"{model_path} expects input {shape}; a digit model takes (batch, 1, 28, 28).")
-        return cls(session, model_path, _read_card(model_path))
+        return cls(_checked_model(session, model_path), model_path, _read_card(model_path))
 
     # -- the model ------------------------------------------------------------------
 
@@ -257,6 +258,68 @@ def _preprocess_parallel(images: list[ImageSource]) -> list[np.ndarray | str]:
     size = -(-len(images) // workers)
     chunks = [images[i : i + size] for i in range(0, len(images), size)]
     return [item for part in _pool.map(preprocess_many, chunks) for item in part]
+
+
+DIGIT_MODEL = "a digit model takes float32 images (batch, 1, 28, 28) and gives 10 scores (or 11 with 'not a digit')"
+
+
+class _CheckedModel:
+    """An onnxruntime session as ``Recognizer.scores`` wants it: any batch size in, probabilities out.
+
+    A model exported for batch size 1 is run one image per call; a model that gives
+    logits (scores that are not probabilities) gets a softmax.
+    """
+
+    def __init__(self, session: Any, batch_of_one: bool, logits: bool) -> None:
+        self._session, self.batch_of_one, self.logits = session, batch_of_one, logits
+
+    def get_inputs(self) -> Any:
+        return self._session.get_inputs()
+
+    def run(self, outputs: Any, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        ((name, x),) = feeds.items()
+        if self.batch_of_one and len(x) != 1:
+            raw = np.concatenate([self._session.run(outputs, {name: x[i : i + 1]})[0] for i in range(len(x))])
+        else:
+            raw = self._session.run(outputs, feeds)[0]
+        raw = np.asarray(raw, dtype=np.float32).reshape(len(x), -1)
+        return [_softmax(raw) if self.logits else raw]
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def _checked_model(session: Any, path: Path) -> _CheckedModel:
+    """Refuse, with one line saying why, a model the recognizer cannot use; adapt one it can."""
+    inputs = session.get_inputs()
+    if len(inputs) != 1:
+        raise ModelError(f"{path} takes {len(inputs)} inputs; {DIGIT_MODEL}.")
+    declared = inputs[0]
+    if declared.type != "tensor(float)":
+        kind = declared.type.removeprefix("tensor(").rstrip(")")
+        raise ModelError(f"{path} takes {kind} input; {DIGIT_MODEL}. Export it with a float32 input.")
+    shape = list(declared.shape)
+    if len(shape) != 4 or shape[1:] != [1, 28, 28]:
+        raise ModelError(f"{path} expects input {shape}; {DIGIT_MODEL}.")
+    batch = shape[0]
+    if isinstance(batch, int) and batch != 1:
+        raise ModelError(f"{path} takes batches of exactly {batch} images; export it with a dynamic batch size (or 1).")
+    model = _CheckedModel(session, batch_of_one=batch == 1, logits=False)
+    probe = np.zeros((2, 1, 28, 28), dtype=np.float32)
+    probe[1, 0, 6:22, 12:16] = 1.0  # a bar: something like a 1
+    try:
+        scores = model.run(None, {declared.name: probe})[0]
+    except Exception as exc:  # onnxruntime's own exception types
+        raise ModelError(f"{path} fails on a test image ({exc}); {DIGIT_MODEL}.") from None
+    if scores.shape[1] not in (10, 11):
+        raise ModelError(f"{path} gives {scores.shape[1]} scores per image; {DIGIT_MODEL}.")
+    if not np.isfinite(scores).all():
+        raise ModelError(f"{path} gives NaN or infinite scores on a test image; the model is broken.")
+    probabilities = bool(((scores >= 0) & (scores <= 1)).all() and np.allclose(scores.sum(axis=1), 1, atol=1e-3))
+    model.logits = not probabilities
+    return model
 
 
 def _read_card(model_path: Path) -> dict[str, Any]:
