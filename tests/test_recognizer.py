@@ -14,7 +14,7 @@ from PIL import Image
 
 import digit_recognizer
 from digit_recognizer import ModelError, NumberPrediction, Prediction, Recognizer, segment
-from digit_recognizer.recognizer import shipped_model_path
+from digit_recognizer.recognizer import UNREADABLE, shipped_model_path
 from drawing import draw
 
 
@@ -239,3 +239,61 @@ def test_a_model_that_gives_logits_gets_a_softmax(tmp_path: Path) -> None:
 def test_a_model_with_a_not_a_digit_class_is_accepted(tmp_path: Path) -> None:
     recognizer = Recognizer.load(tiny_model(tmp_path / "eleven.onnx", classes=11))
     assert recognizer.scores(np.zeros((3, 28, 28))).shape == (3, 11)
+
+
+# --------------------------------------------------------------------------- predict_batch anywhere
+
+BATCH_SCRIPT = """
+import sys
+sys.path.insert(0, {tests!r})
+from PIL import Image
+from digit_recognizer import Recognizer
+from digit_recognizer.recognizer import _processes_are_safe
+from drawing import draw
+
+recognizer = Recognizer.load()
+images = [draw(str(i % 10), size=(120, 120), box=(15, 15, 105, 105)) for i in range(130)]
+images[5] = b"not an image"
+print("processes at top level:", _processes_are_safe())
+batch = recognizer.predict_batch(images)
+print("same as one by one:", [p.digit for p in batch] == [recognizer.predict(im).digit if i != 5 else None
+                                                          for i, im in enumerate(images)])
+print("digits:", "".join("x" if p.digit is None else str(p.digit) for p in batch[:12]))
+"""
+
+
+def run_python(*args: str, cwd: Path) -> str:
+    result = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize("how", ["script without a main guard", "python -c", "a script's thread", "guarded script"])
+def test_predict_batch_works_wherever_python_runs(how: str, tmp_path: Path) -> None:
+    code = BATCH_SCRIPT.format(tests=str(Path(__file__).parent))
+    if how == "a script's thread":
+        body = code.split("recognizer = Recognizer.load()", 1)
+        code = (
+            body[0]
+            + "import threading\ndef work():\n    recognizer = Recognizer.load()"
+            + body[1].replace("\n", "\n    ")
+            + "\nt = threading.Thread(target=work)\nt.start()\nt.join()\n"
+        )
+    if how == "guarded script":
+        head, rest = code.split("recognizer = Recognizer.load()", 1)
+        code = head + 'if __name__ == "__main__":\n    recognizer = Recognizer.load()' + rest.replace("\n", "\n    ")
+    (tmp_path / "script.py").write_text(code)
+    out = run_python("-c", code, cwd=tmp_path) if how == "python -c" else run_python("script.py", cwd=tmp_path)
+    assert out.count("same as one by one: True") == 1  # printed once: no worker re-ran the script
+    assert "digits: 01234x678901" in out
+    expected = {"script without a main guard": False, "a script's thread": False}.get(how, True)
+    assert f"processes at top level: {expected}" in out
+
+
+def test_a_bad_image_in_a_batch_fails_alone(recognizer: Recognizer, tmp_path: Path) -> None:
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    images = [draw("2"), tmp_path / "broken.png", tmp_path / "missing.png", np.zeros((3, 3), dtype=object), draw("5")]
+    read = recognizer.predict_batch(images * 20)
+    assert [p.digit for p in read[:5]] == [2, None, None, None, 5] and len(read) == 100
+    assert all(p.reason and p.reason.startswith(UNREADABLE) for p in read[1:4])
+    assert "file not found" in (read[2].reason or "")

@@ -195,6 +195,7 @@ def add_predict(verbs: Any) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
     p.add_argument("--top-k", type=int, default=3, metavar="K", help="alternatives shown in the table")
     p.add_argument("--multi", action="store_true", help="read a whole number: every digit, left to right")
+    p.add_argument("--jobs", type=int, default=None, metavar="N", help="cores to read images on (default: all)")
     p.set_defaults(func=cmd_predict)
 
 
@@ -203,7 +204,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     if not 1 <= args.top_k <= 10:
         raise SystemExit(f"error: --top-k must be between 1 and 10, got {args.top_k}")
-    return predict_files(args.paths, model=args.model, as_json=args.json, top_k=args.top_k, multi=args.multi)
+    if args.jobs is not None and args.jobs < 1:
+        raise SystemExit(f"error: --jobs must be at least 1, got {args.jobs}")
+    return predict_files(
+        args.paths, model=args.model, as_json=args.json, top_k=args.top_k, multi=args.multi, jobs=args.jobs
+    )
 
 
 # --------------------------------------------------------------------------- draw
