@@ -241,7 +241,9 @@ def _array_to_gray(array: np.ndarray) -> Image.Image:
     if a.shape[0] * a.shape[1] > MAX_PIXELS:
         raise ImageError(f"the array is {a.shape[1]}x{a.shape[0]} pixels, too large to be a digit")
     integers = a.dtype.kind in "ui"
-    a = _finite(a.astype(np.float32))
+    a = a.astype(np.float32)
+    if not np.isfinite(a).all():
+        raise ImageError("the array holds NaN or infinite values")
     if integers or a.max() > 1.0:  # 0-255 or 0-65535 rather than 0-1
         a /= 65535.0 if a.max() > 255 else 255.0
     a = np.clip(a, 0, 1)
