@@ -8,7 +8,6 @@ lets a traceback reach the terminal for those.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,21 +15,18 @@ from typing import Any
 
 from . import __version__
 from ._extras import MissingExtra, require
-from .data import DataError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(only=argv[0] if argv and argv[0] in VERB_NAMES else None)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    from .preprocess import ImageError
-    from .recognizer import ModelError
-
     try:
         return int(args.func(args) or 0)
-    except (DataError, ModelError, ImageError, MissingExtra) as exc:
+    except _user_errors() as exc:  # evaluated only when something was raised: no imports at start-up
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -38,7 +34,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors the user can fix, each with a message saying how: printed as one line, never a traceback."""
+    from .data import DataError
+    from .preprocess import ImageError
+    from .recognizer import ModelError
+
+    return (DataError, ModelError, ImageError, MissingExtra)
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole `digits` parser, or with ``only`` one verb's (start-up time: other verbs import more)."""
     parser = argparse.ArgumentParser(
         prog="digits",
         description="Recognize handwritten digits: train and evaluate the CNN, read digits from images, "
@@ -49,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"digit-recognizer {__version__}")
     verbs = parser.add_subparsers(title="verbs", metavar="VERB")
     for add in VERBS:
-        add(verbs)
+        if only is None or add.__name__ == f"add_{only}":
+            add(verbs)
     return parser
 
 
@@ -171,6 +178,8 @@ def add_evaluate(verbs: Any) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+
     from . import evaluation
 
     if args.images:
@@ -264,3 +273,4 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 VERBS = [add_data, add_train, add_evaluate, add_predict, add_draw, add_serve]
+VERB_NAMES = {add.__name__.removeprefix("add_") for add in VERBS}

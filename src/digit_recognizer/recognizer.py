@@ -10,13 +10,10 @@ from __future__ import annotations
 import ast
 import functools
 import json
-import multiprocessing
 import os
 import sys
 import threading
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool as BrokenExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -249,7 +246,7 @@ def preprocess_many(images: Sequence[ImageSource]) -> list[np.ndarray | Predicti
 
 
 PARALLEL_MIN_BATCH = 64  # smaller batches are not worth handing out
-_pools: dict[str, Executor] = {}
+_pools: dict[str, Any] = {}  # "process" / "thread" -> a concurrent.futures executor, made on first use
 _pools_lock = threading.Lock()
 
 
@@ -269,16 +266,21 @@ def _prepare_all(images: list[ImageSource], jobs: int | None) -> list[np.ndarray
     size = -(-len(images) // (workers * 4))
     chunks = [images[i : i + size] for i in range(0, len(images), size)]
     if _processes_are_safe():
+        from concurrent.futures.process import BrokenProcessPool
+
         try:
             return [item for part in _pool("process", workers).map(preprocess_many, chunks) for item in part]
-        except BrokenExecutor:
+        except BrokenProcessPool:
             with _pools_lock:
                 _pools.pop("process", None)
     return [item for part in _pool("thread", workers).map(preprocess_many, chunks) for item in part]
 
 
-def _pool(kind: str, workers: int) -> Executor:
-    """The shared pool of this kind, (re)made when it is missing or too small."""
+def _pool(kind: str, workers: int) -> Any:
+    """The shared pool of this kind, (re)made when it is missing or too small (imported here: start-up time)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
     with _pools_lock:
         pool = _pools.get(kind)
         if pool is None or getattr(pool, "_max_workers", 0) < workers:
@@ -302,6 +304,8 @@ def _processes_are_safe() -> bool:
     ``if __name__ == "__main__":`` block, which is checked on the script's source. A
     worker process never starts processes of its own.
     """
+    import multiprocessing
+
     if multiprocessing.parent_process() is not None:
         return False
     main = sys.modules.get("__main__")
