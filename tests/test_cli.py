@@ -283,3 +283,35 @@ def test_predict_with_a_five_class_model_is_one_error_line(
 
     code, out, err = run(capsys, "predict", "--model", str(tiny_model(tmp_path / "five.onnx", classes=5)), str(images))
     assert code == 2 and out == "" and err.count("\n") == 1 and "gives 5 scores per image" in err
+
+
+def test_predict_shows_a_progress_bar_on_a_terminal(images: Path) -> None:
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()  # stderr is a terminal of 100 columns; stdout stays a pipe
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "digit_recognizer", "predict", "--json", str(images)],
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            timeout=120,
+        )
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal is closed once everything was read
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(leader)
+    assert result.returncode == 0 and len(result.stdout.splitlines()) == 3  # results untouched by the bar
+    assert b" images [" in shown and b"images/s]" in shown
