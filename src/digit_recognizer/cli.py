@@ -83,6 +83,10 @@ def add_data(verbs: Any) -> None:
     p = _verb(verbs, "data", "Find or download MNIST and verify its checksums.")
     _data_dir_option(p)
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing files")
+    p.epilog = (
+        "Environment: DIGITS_MNIST_MIRRORS replaces the HTTPS mirrors (URLs separated by commas or spaces); "
+        "DIGITS_DOWNLOAD_TIMEOUT is the most seconds one file's download may take (default 300)."
+    )
     p.set_defaults(func=cmd_data)
 
 
