@@ -246,7 +246,7 @@ def preprocess_many(images: Sequence[ImageSource]) -> list[np.ndarray | Predicti
 
 
 PARALLEL_MIN_BATCH = 64  # smaller batches are not worth handing out
-_pools: dict[str, Any] = {}  # "process" / "thread" -> a concurrent.futures executor, made on first use
+_pools: dict[tuple[str, int], Any] = {}  # ("process" | "thread", workers) -> an executor, made on first use
 _pools_lock = threading.Lock()
 
 
@@ -272,26 +272,24 @@ def _prepare_all(images: list[ImageSource], jobs: int | None) -> list[np.ndarray
             return [item for part in _pool("process", workers).map(preprocess_many, chunks) for item in part]
         except BrokenProcessPool:
             with _pools_lock:
-                _pools.pop("process", None)
+                _pools.pop(("process", workers), None)
     return [item for part in _pool("thread", workers).map(preprocess_many, chunks) for item in part]
 
 
 def _pool(kind: str, workers: int) -> Any:
-    """The shared pool of this kind, (re)made when it is missing or too small (imported here: start-up time)."""
+    """The shared pool of this kind and size, made on first use (imported here: start-up time)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
     with _pools_lock:
-        pool = _pools.get(kind)
-        if pool is None or getattr(pool, "_max_workers", 0) < workers:
-            if pool is not None:
-                pool.shutdown(wait=False)
+        pool = _pools.get((kind, workers))
+        if pool is None:
             if kind == "process":
                 method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
                 pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
             else:
                 pool = ThreadPoolExecutor(workers, thread_name_prefix="digits-preprocess")
-            _pools[kind] = pool
+            _pools[(kind, workers)] = pool
         return pool
 
 
