@@ -8,6 +8,7 @@ the Recognizer keeps no other mutable state, so one instance serves a whole app.
 from __future__ import annotations
 
 import ast
+import atexit
 import functools
 import json
 import os
@@ -289,8 +290,18 @@ def _pool(kind: str, workers: int) -> Any:
                 pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
             else:
                 pool = ThreadPoolExecutor(workers, thread_name_prefix="digits-preprocess")
+            if not _pools:
+                atexit.register(_shutdown_pools)
             _pools[(kind, workers)] = pool
         return pool
+
+
+def _shutdown_pools() -> None:
+    """Stop the pools while the interpreter is whole (left to teardown, a process pool complains)."""
+    with _pools_lock:
+        for pool in _pools.values():
+            pool.shutdown(wait=True, cancel_futures=True)
+        _pools.clear()
 
 
 def _processes_are_safe() -> bool:
