@@ -166,3 +166,152 @@ def test_mnist_test_set_as_png_files_scores_within_0_1_point(
     direct_accuracy = float((direct == mnist_test.labels).mean())
     assert code == 0 and len(read) == 10_000
     assert through_files >= direct_accuracy - 0.001, f"{through_files:.4f} vs {direct_accuracy:.4f} on the arrays"
+
+
+@pytest.mark.parametrize("verb", ["data", "evaluate"])
+def test_a_data_folder_that_is_a_file_is_one_error_line(
+    verb: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "mnist").write_text("a file where the folder should be")
+    code, _, err = run(capsys, verb, "--data-dir", str(tmp_path / "mnist"))
+    assert code == 2 and err.startswith("error: The MNIST data folder") and "is a file, not a folder" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("verb", ["data", "evaluate"])
+def test_a_default_cache_that_cannot_be_created_is_one_error_line(
+    verb: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "home").write_text("")  # a home whose .cache cannot be made: like a read-only home
+    monkeypatch.delenv("DIGITS_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home" / ".cache"))
+    code, _, err = run(capsys, verb)
+    assert code == 2 and "Cannot write the MNIST data folder" in err and "--data-dir" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- predict: hostile paths
+
+
+def digits_process(
+    *argv: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """`python -m digit_recognizer ...` as a separate process (a real terminal's encoding, a real hang)."""
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "digit_recognizer", *argv],
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+    )
+
+
+def test_predict_reports_an_unreadable_folder_and_goes_on(
+    images: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_scandir = os.scandir
+
+    def scandir(path):  # type: ignore[no-untyped-def]  # root ignores chmod: refuse as the kernel would
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    code, out, err = run(capsys, "predict", "--json", str(locked), str(images))
+    results = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and "Traceback" not in err
+    assert results[0] == {"path": str(locked), "error": "cannot read this folder (Permission denied)"}
+    assert [r.get("digit") for r in results[1:]] == [3, 7, None]
+
+
+def test_predict_a_file_name_that_is_not_utf8_on_a_strict_terminal(images: Path) -> None:
+    import os
+
+    folder = os.fsencode(images)
+    (Path(os.fsdecode(folder + b"/bad-\xff-name.png"))).write_bytes((images / "b_seven.png").read_bytes())
+    for env in ({"PYTHONIOENCODING": "utf-8:strict"}, {"PYTHONIOENCODING": "ascii:strict"}):
+        result = digits_process("predict", str(images), env=env)
+        out = result.stdout.decode()
+        assert result.returncode == 1 and b"Traceback" not in result.stderr, result.stderr
+        bad = next(line for line in out.splitlines() if "bad-" in line)
+        assert "bad-\\xff-name.png" in bad and "not valid UTF-8" in bad
+        assert len(out.splitlines()) == 5  # header, a_three, b_seven, bad name, c_blank: nothing lost
+
+
+def test_predict_refuses_a_fifo_instead_of_hanging(images: Path) -> None:
+    import os
+
+    os.mkfifo(images / "pipe.png")
+    result = digits_process("predict", "--json", str(images / "pipe.png"), str(images / "b_seven.png"))
+    pipe, seven = (json.loads(line) for line in result.stdout.decode().splitlines())
+    assert result.returncode == 1 and "not a regular file" in pipe["error"] and seven["digit"] == 7
+    listed = digits_process("predict", "--json", str(images))  # in a folder, it is not even listed
+    assert b"pipe.png" not in listed.stdout and listed.returncode == 0
+
+
+def test_predict_ignores_nan_pixels_in_a_float_tiff(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import numpy as np
+
+    seven = np.asarray(draw("7"), dtype=np.float32) / 255
+    seven[3, 3] = np.nan
+    Image.fromarray(seven, mode="F").save(tmp_path / "seven.tif")
+    code, out, _ = run(capsys, "predict", "--json", str(tmp_path / "seven.tif"))
+    assert code == 0 and json.loads(out)["digit"] == 7
+
+
+def test_predict_with_jobs_gives_the_same_table(images: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, one, _ = run(capsys, "predict", "--jobs", "1", str(images))
+    _, two, _ = run(capsys, "predict", "--jobs", "2", str(images))
+    assert one == two and len(one.splitlines()) == 4
+
+
+def test_predict_shows_no_progress_bar_when_piped(images: Path) -> None:
+    result = digits_process("predict", str(images))
+    assert result.returncode == 0 and result.stderr == b""
+
+
+def test_predict_with_a_five_class_model_is_one_error_line(
+    images: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from test_recognizer import tiny_model
+
+    code, out, err = run(capsys, "predict", "--model", str(tiny_model(tmp_path / "five.onnx", classes=5)), str(images))
+    assert code == 2 and out == "" and err.count("\n") == 1 and "gives 5 scores per image" in err
+
+
+def test_predict_shows_a_progress_bar_on_a_terminal(images: Path) -> None:
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()  # stderr is a terminal of 100 columns; stdout stays a pipe
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "digit_recognizer", "predict", "--json", str(images)],
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            timeout=120,
+        )
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal is closed once everything was read
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(leader)
+    assert result.returncode == 0 and len(result.stdout.splitlines()) == 3  # results untouched by the bar
+    assert b" images [" in shown and b"images/s]" in shown

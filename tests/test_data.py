@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import gzip
 import hashlib
 import http.server
 import threading
+import time
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +19,7 @@ import pytest
 from conftest import idx_images, idx_labels, write_tiny_mnist
 from digit_recognizer import data
 from digit_recognizer.data import DataError
+from hostile_mirror import HostileMirror, dead_url, gzip_bomb
 
 
 def test_reads_gzip_and_raw_files_alike(tmp_path: Path) -> None:
@@ -172,3 +176,124 @@ def test_loading_a_split_downloads_what_is_missing(
         "t10k-images-idx3-ubyte.gz",
         "t10k-labels-idx1-ubyte.gz",
     ]
+
+
+# --------------------------------------------------------------------------- hostile mirrors
+
+
+STEM = "t10k-labels-idx1-ubyte"
+
+
+@pytest.fixture
+def hostile(tmp_path: Path) -> Iterator[tuple[HostileMirror, dict[str, str], dict[str, int]]]:
+    """A misbehaving mirror of tiny MNIST; yields (mirror, content checksums, content sizes)."""
+    contents = write_tiny_mnist(tmp_path / "files")
+    files = {f"{stem}.gz": gzip.compress(content) for stem, content in contents.items()}
+    with HostileMirror(files, drip_seconds=0.2, bomb=_bomb()) as mirror:
+        yield mirror, _checksums(contents), {stem: len(content) for stem, content in contents.items()}
+
+
+@functools.cache
+def _bomb() -> bytes:
+    return gzip_bomb(0.25)
+
+
+def test_a_dripping_mirror_fails_within_the_deadline(hostile, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    mirror, checksums, sizes = hostile
+    start = time.monotonic()
+    with pytest.raises(DataError, match=r"no complete download within 1 s.*DIGITS_DOWNLOAD_TIMEOUT"):
+        data.fetch(tmp_path / "c", [STEM], mirrors=[mirror.url("drip")], checksums=checksums, sizes=sizes,
+                   progress=False, timeout=1.0)  # fmt: skip
+    assert time.monotonic() - start < 2.0  # the whole file would take 0.2 s x ~1 KB = minutes
+    assert list((tmp_path / "c").iterdir()) == []
+
+
+def test_an_endless_stream_stops_at_the_size_the_file_can_have(hostile, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    mirror, checksums, sizes = hostile
+    with pytest.raises(DataError, match="more than .* bytes, more than this file can be"):
+        data.fetch(tmp_path / "c", [STEM], mirrors=[mirror.url("endless")], checksums=checksums, sizes=sizes,
+                   progress=False)  # fmt: skip
+    assert list((tmp_path / "c").iterdir()) == []  # nothing of the stream is kept
+
+
+def test_a_gzip_bomb_is_refused_without_inflating_it(hostile, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    mirror, checksums, _ = hostile
+    big = {STEM: 300 << 20}  # even a bound far above the file's size keeps the bomb (256 MB) from mattering
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match="gzip bomb|checksum mismatch"):
+            data.fetch(tmp_path / "c", [STEM], mirrors=[mirror.url("bomb")], checksums=checksums, sizes=big,
+                       progress=False)  # fmt: skip
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20, f"{peak / 2**20:.0f} MB held while refusing the bomb"
+
+
+def test_a_gzip_bomb_stops_at_the_known_size(hostile, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    mirror, checksums, _ = hostile
+    with pytest.raises(DataError, match="larger than the 1,048,576 bytes the file has"):
+        data.fetch(tmp_path / "c", [STEM], mirrors=[mirror.url("bomb")], checksums=checksums, sizes={STEM: 1 << 20},
+                   progress=False)  # fmt: skip
+
+
+def test_a_bomb_larger_than_the_file_can_be_is_not_even_downloaded(hostile, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    mirror, checksums, sizes = hostile
+    with pytest.raises(DataError, match="the mirror offers .* bytes; this file cannot be more than"):
+        data.fetch(tmp_path / "c", [STEM], mirrors=[mirror.url("bomb")], checksums=checksums, sizes=sizes,
+                   progress=False)  # fmt: skip
+
+
+def test_a_dead_or_silent_mirror_is_skipped_for_the_next_files(
+    hostile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    mirror, checksums, sizes = hostile
+    monkeypatch.setattr(data, "CONNECT_TIMEOUT", 0.5)
+    tried: list[str] = []
+    real_open = data._open
+    monkeypatch.setattr(data, "_open", lambda url, deadline: tried.append(url) or real_open(url, deadline))
+    stems = ["t10k-labels-idx1-ubyte", "train-labels-idx1-ubyte"]
+    mirrors = [dead_url(), mirror.url("silent"), mirror.url("ok")]
+    written = data.fetch(tmp_path / "c", stems, mirrors=mirrors, checksums=checksums, sizes=sizes, progress=False)
+    assert [p.name for p in written] == [f"{stem}.gz" for stem in stems]
+    assert len(tried) == 4  # dead, silent, ok for the first file; straight to ok for the second
+
+
+def test_mirrors_and_timeout_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIGITS_MNIST_MIRRORS", "https://a.example/mnist/, https://b.example/m/")
+    monkeypatch.setenv("DIGITS_DOWNLOAD_TIMEOUT", "42")
+    assert data.mirrors_from_env() == ("https://a.example/mnist/", "https://b.example/m/")
+    assert data.timeout_from_env() == 42.0
+    monkeypatch.setenv("DIGITS_DOWNLOAD_TIMEOUT", "nan")
+    with pytest.raises(DataError, match="DIGITS_DOWNLOAD_TIMEOUT must be a number of seconds"):
+        data.timeout_from_env()
+    monkeypatch.setenv("DIGITS_MNIST_MIRRORS", "ftp://old.example/")
+    with pytest.raises(DataError, match="not an http"):
+        data.mirrors_from_env()
+
+
+def test_default_mirrors_are_https_only() -> None:
+    assert data.MIRRORS and all(url.startswith("https://") for url in data.MIRRORS)
+
+
+def test_a_local_gzip_bomb_is_not_inflated_past_the_bound(tmp_path: Path) -> None:
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(_bomb())
+    with pytest.raises(DataError, match="decompresses to more than"):
+        data.read_bytes(tmp_path / "t10k-labels-idx1-ubyte.gz", limit=1 << 20)
+
+
+@pytest.mark.parametrize("problem", ["a file", "under a file", "read-only"])
+def test_an_unusable_data_folder_is_one_clear_line(
+    problem: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    folder = {"a file": tmp_path / "file", "under a file": tmp_path / "file" / "mnist"}.get(problem, tmp_path / "ro")
+    if problem == "read-only":
+        monkeypatch.setattr(
+            Path, "mkdir", lambda *a, **k: (_ for _ in ()).throw(OSError(errno.EROFS, "Read-only file system"))
+        )
+    with pytest.raises(DataError) as caught:
+        data.ensure_files(folder, ["t10k-labels-idx1-ubyte"])
+    message = str(caught.value)
+    assert str(folder) in message and "\n" not in message
+    assert "--data-dir" in message

@@ -14,7 +14,7 @@ from PIL import Image
 
 import digit_recognizer
 from digit_recognizer import ModelError, NumberPrediction, Prediction, Recognizer, segment
-from digit_recognizer.recognizer import shipped_model_path
+from digit_recognizer.recognizer import UNREADABLE, shipped_model_path
 from drawing import draw
 
 
@@ -164,3 +164,136 @@ def test_shipped_model_scores_at_least_99_6_percent_on_mnist_test(recognizer: Re
     probabilities = recognizer.probabilities(mnist_test.images.astype(np.float32) / 255)
     accuracy = float((probabilities.argmax(1) == mnist_test.labels).mean())
     assert accuracy >= 0.996, f"shipped model scores {accuracy:.4%} on the 10,000 MNIST test images"
+
+
+# --------------------------------------------------------------------------- models passed with --model
+
+
+def tiny_model(
+    path: Path, *, classes: int = 10, input_type: str = "float", batch: int | str = "N", softmax: bool = True
+) -> Path:
+    """A one-layer ONNX model (flatten, linear, softmax or not) built with the onnx package."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    elem = {"float": TensorProto.FLOAT, "uint8": TensorProto.UINT8}[input_type]
+    nodes = [helper.make_node("Cast", ["image"], ["x"], to=TensorProto.FLOAT)]
+    nodes += [
+        helper.make_node("Flatten", ["x"], ["flat"]),
+        helper.make_node("Gemm", ["flat", "w", "b"], ["logits" if softmax else "scores"]),
+    ]
+    if softmax:
+        nodes.append(helper.make_node("Softmax", ["logits"], ["scores"], axis=1))
+    graph = helper.make_graph(
+        nodes,
+        "tiny",
+        [helper.make_tensor_value_info("image", elem, [batch, 1, 28, 28])],
+        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [batch, classes])],
+        [
+            numpy_helper.from_array(rng.normal(0, 0.5, (784, classes)).astype(np.float32), "w"),
+            numpy_helper.from_array(rng.normal(0, 1, classes).astype(np.float32), "b"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+    return path
+
+
+def test_a_model_with_five_classes_is_refused_at_load(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="gives 5 scores per image; a digit model .* 10 scores"):
+        Recognizer.load(tiny_model(tmp_path / "five.onnx", classes=5))
+
+
+def test_a_model_with_uint8_input_is_refused_at_load(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="takes uint8 input; .*float32"):
+        Recognizer.load(tiny_model(tmp_path / "u8.onnx", input_type="uint8"))
+
+
+def test_a_model_with_a_fixed_batch_of_eight_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="batches of exactly 8 images"):
+        Recognizer.load(tiny_model(tmp_path / "b8.onnx", batch=8))
+
+
+def test_a_batch_one_model_reads_batches_one_image_at_a_time(tmp_path: Path) -> None:
+    one = Recognizer.load(tiny_model(tmp_path / "b1.onnx", batch=1))
+    dynamic = Recognizer.load(tiny_model(tmp_path / "bn.onnx"))
+    images = [draw(str(d)) for d in (1, 4, 7)]
+    np.testing.assert_allclose(
+        [p.probabilities for p in one.predict_batch(images)],
+        [p.probabilities for p in dynamic.predict_batch(images)],
+        atol=1e-5,
+    )
+
+
+def test_a_model_that_gives_logits_gets_a_softmax(tmp_path: Path) -> None:
+    logits = Recognizer.load(tiny_model(tmp_path / "logits.onnx", softmax=False))
+    probabilities = Recognizer.load(tiny_model(tmp_path / "probs.onnx"))
+    seven = draw("7")
+    read = logits.predict(seven)
+    assert 0 <= read.confidence <= 1 and sum(read.probabilities) == pytest.approx(1, abs=1e-5)
+    assert read.probabilities == pytest.approx(probabilities.predict(seven).probabilities, abs=1e-5)
+
+
+def test_a_model_with_a_not_a_digit_class_is_accepted(tmp_path: Path) -> None:
+    recognizer = Recognizer.load(tiny_model(tmp_path / "eleven.onnx", classes=11))
+    assert recognizer.scores(np.zeros((3, 28, 28))).shape == (3, 11)
+
+
+# --------------------------------------------------------------------------- predict_batch anywhere
+
+BATCH_SCRIPT = """
+import sys
+sys.path.insert(0, {tests!r})
+from PIL import Image
+from digit_recognizer import Recognizer
+from digit_recognizer.recognizer import _processes_are_safe
+from drawing import draw
+
+recognizer = Recognizer.load()
+images = [draw(str(i % 10), size=(120, 120), box=(15, 15, 105, 105)) for i in range(130)]
+images[5] = b"not an image"
+print("processes at top level:", _processes_are_safe())
+batch = recognizer.predict_batch(images)
+print("same as one by one:", [p.digit for p in batch] == [recognizer.predict(im).digit if i != 5 else None
+                                                          for i, im in enumerate(images)])
+print("digits:", "".join("x" if p.digit is None else str(p.digit) for p in batch[:12]))
+"""
+
+
+def run_python(*args: str, cwd: Path) -> str:
+    result = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize("how", ["script without a main guard", "python -c", "a script's thread", "guarded script"])
+def test_predict_batch_works_wherever_python_runs(how: str, tmp_path: Path) -> None:
+    code = BATCH_SCRIPT.format(tests=str(Path(__file__).parent))
+    if how == "a script's thread":
+        body = code.split("recognizer = Recognizer.load()", 1)
+        code = (
+            body[0]
+            + "import threading\ndef work():\n    recognizer = Recognizer.load()"
+            + body[1].replace("\n", "\n    ")
+            + "\nt = threading.Thread(target=work)\nt.start()\nt.join()\n"
+        )
+    if how == "guarded script":
+        head, rest = code.split("recognizer = Recognizer.load()", 1)
+        code = head + 'if __name__ == "__main__":\n    recognizer = Recognizer.load()' + rest.replace("\n", "\n    ")
+    (tmp_path / "script.py").write_text(code)
+    out = run_python("-c", code, cwd=tmp_path) if how == "python -c" else run_python("script.py", cwd=tmp_path)
+    assert out.count("same as one by one: True") == 1  # printed once: no worker re-ran the script
+    assert "digits: 01234x678901" in out
+    expected = {"script without a main guard": False, "a script's thread": False}.get(how, True)
+    assert f"processes at top level: {expected}" in out
+
+
+def test_a_bad_image_in_a_batch_fails_alone(recognizer: Recognizer, tmp_path: Path) -> None:
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    images = [draw("2"), tmp_path / "broken.png", tmp_path / "missing.png", np.zeros((3, 3), dtype=object), draw("5")]
+    read = recognizer.predict_batch(images * 20)
+    assert [p.digit for p in read[:5]] == [2, None, None, None, 5] and len(read) == 100
+    assert all(p.reason and p.reason.startswith(UNREADABLE) for p in read[1:4])
+    assert "file not found" in (read[2].reason or "")

@@ -18,21 +18,18 @@ from typing import Any
 
 from . import __version__
 from ._extras import MissingExtra, require
-from .data import DataError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(only=argv[0] if argv and argv[0] in VERB_NAMES else None)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    from .preprocess import ImageError
-    from .recognizer import ModelError
-
     try:
         return int(args.func(args) or 0)
-    except (DataError, ModelError, ImageError, MissingExtra) as exc:
+    except _user_errors() as exc:  # evaluated only when something was raised: no imports at start-up
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -40,7 +37,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors the user can fix, each with a message saying how: printed as one line, never a traceback."""
+    from .data import DataError
+    from .preprocess import ImageError
+    from .recognizer import ModelError
+
+    return (DataError, ModelError, ImageError, MissingExtra)
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole `digits` parser, or with ``only`` one verb's (start-up time: other verbs import more)."""
     parser = argparse.ArgumentParser(
         prog="digits",
         description="Recognize handwritten digits: train and evaluate the CNN, read digits from images, "
@@ -51,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"digit-recognizer {__version__}")
     verbs = parser.add_subparsers(title="verbs", metavar="VERB")
     for add in VERBS:
-        add(verbs)
+        if only is None or add.__name__ == f"add_{only}":
+            add(verbs)
     return parser
 
 
@@ -78,6 +86,10 @@ def add_data(verbs: Any) -> None:
     p = _verb(verbs, "data", "Find or download MNIST and verify its checksums.")
     _data_dir_option(p)
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing files")
+    p.epilog = (
+        "Environment: DIGITS_MNIST_MIRRORS replaces the HTTPS mirrors (URLs separated by commas or spaces); "
+        "DIGITS_DOWNLOAD_TIMEOUT is the most seconds one file's download may take (default 300)."
+    )
     p.set_defaults(func=cmd_data)
 
 
@@ -253,6 +265,7 @@ def add_evaluate(verbs: Any) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+
     from . import evaluation
 
     if args.images:
@@ -277,6 +290,7 @@ def add_predict(verbs: Any) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
     p.add_argument("--top-k", type=int, default=3, metavar="K", help="alternatives shown in the table")
     p.add_argument("--multi", action="store_true", help="read a whole number: every digit, left to right")
+    p.add_argument("--jobs", type=int, default=None, metavar="N", help="cores to read images on (default: all)")
     p.set_defaults(func=cmd_predict)
 
 
@@ -285,7 +299,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     if not 1 <= args.top_k <= 10:
         raise SystemExit(f"error: --top-k must be between 1 and 10, got {args.top_k}")
-    return predict_files(args.paths, model=args.model, as_json=args.json, top_k=args.top_k, multi=args.multi)
+    if args.jobs is not None and args.jobs < 1:
+        raise SystemExit(f"error: --jobs must be at least 1, got {args.jobs}")
+    return predict_files(
+        args.paths, model=args.model, as_json=args.json, top_k=args.top_k, multi=args.multi, jobs=args.jobs
+    )
 
 
 # --------------------------------------------------------------------------- draw
@@ -341,3 +359,4 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 VERBS = [add_data, add_train, add_evaluate, add_predict, add_draw, add_serve]
+VERB_NAMES = {add.__name__.removeprefix("add_") for add in VERBS}

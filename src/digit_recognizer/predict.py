@@ -1,33 +1,90 @@
 """`digits predict`: recognize image files, as a table or as JSON lines.
 
-One unreadable file never stops the others: it is reported with its reason and
-the exit status becomes 1.
+Streamed, so a folder of 100,000 images costs the memory of one chunk: folders are
+listed lazily (only names are kept, to print them in order), images are read and
+recognized CHUNK at a time on ``--jobs`` cores, and each result is printed as soon
+as its chunk is done. One path that cannot be read (a missing file, a folder without
+permission, a FIFO, a name that is not valid UTF-8) never stops the others: it is
+reported with its reason and the exit status becomes 1.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
 from .preprocess import ImageError
-from .recognizer import NumberPrediction, Prediction, Recognizer
+from .recognizer import UNREADABLE, NumberPrediction, Prediction, Recognizer
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
+CHUNK = 256  # images recognized (and held in memory) at a time
 
 
 def image_files(paths: Iterable[Path]) -> list[Path]:
     """Files as given; folders expanded to the image files inside, sorted by name."""
-    out: list[Path] = []
+    return [path for path, problem in walk(paths) if problem is None]
+
+
+def walk(paths: Iterable[Path]) -> Iterator[tuple[Path, str | None]]:
+    """Each image file to read, as (path, None), or a path that cannot be read, as (path, why).
+
+    Folders are expanded to the regular image files directly inside, sorted by name;
+    only their names are held, never the images.
+    """
     for path in paths:
-        if path.is_dir():
-            out += sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            yield path, "file not found"
+            continue
+        except OSError as exc:
+            yield path, f"cannot read it ({exc.strerror or exc})"
+            continue
+        if stat.S_ISDIR(mode):
+            yield from _folder(path)
+        elif not stat.S_ISREG(mode):
+            yield path, "not a regular file (a FIFO, device or socket?): only image files are read"
         else:
-            out.append(path)
-    return out
+            yield path, _name_problem(path)
+
+
+def _folder(folder: Path) -> Iterator[tuple[Path, str | None]]:
+    try:
+        with os.scandir(folder) as entries:
+            names = sorted(e.name for e in entries if Path(e.name).suffix.lower() in IMAGE_SUFFIXES and _is_regular(e))
+    except OSError as exc:
+        yield folder, f"cannot read this folder ({exc.strerror or exc})"
+        return
+    for name in names:
+        path = folder / name
+        yield path, _name_problem(path)
+
+
+def _is_regular(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()  # follows symlinks; False for FIFOs, sockets, devices
+    except OSError:
+        return False
+
+
+def _name_problem(path: Path) -> str | None:
+    """Why a file name cannot be shown, or None: names that are not valid UTF-8 are reported, not guessed."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return "the file name is not valid UTF-8; rename the file"
+    return None
+
+
+def shown(path: Path | str) -> str:
+    """The path as text any terminal can print (undecodable bytes as \\xNN)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def result_for(recognizer: Recognizer, path: Path | str, source: Any, multi: bool) -> dict[str, Any]:
@@ -57,24 +114,86 @@ def predict_files(
     as_json: bool = False,
     top_k: int = 3,
     multi: bool = False,
+    jobs: int | None = None,
+    progress: bool | None = None,
     out: TextIO | None = None,
 ) -> int:
-    """Print one result per image; return 1 if any file failed, else 0."""
+    """Print one result per image as it is ready; return 1 if any path failed, else 0.
+
+    ``progress`` (default: when stderr is a terminal) shows a bar on stderr.
+    """
     out = out or sys.stdout
     recognizer = Recognizer.load(model)
-    files = image_files(paths)
-    if not files:
-        print("error: no image files found in " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    found = walk(paths)
+    failed, width, count = False, 0, 0
+    with _progress_bar(sys.stderr.isatty() if progress is None else progress) as bar:
+        while chunk := list(islice(found, CHUNK)):
+            results = _recognize(recognizer, chunk, multi, jobs)
+            if not count and not as_json:
+                width = max(len(r["path"]) for r in results)
+                _emit(_header(width, multi), out)
+            for result in results:
+                failed |= "error" in result
+                _emit(json.dumps(result) if as_json else _row(result, width, top_k, multi), out)
+            count += len(chunk)
+            bar.update(len(chunk))
+    if not count:
+        print("error: no image files found in " + ", ".join(shown(p) for p in paths), file=sys.stderr)
         return 1
-    failed = False
-    width = max(len(str(f)) for f in files)
-    if not as_json:
-        print(_header(width, multi), file=out)
-    for path in files:
-        result = result_for(recognizer, path, path, multi)
-        failed |= "error" in result
-        print(json.dumps(result) if as_json else _row(result, width, top_k, multi), file=out, flush=True)
     return 1 if failed else 0
+
+
+def _recognize(
+    recognizer: Recognizer, chunk: list[tuple[Path, str | None]], multi: bool, jobs: int | None
+) -> list[dict[str, Any]]:
+    """Results for one chunk, in order; paths that could not be read keep their reason."""
+    readable = [path for path, problem in chunk if problem is None]
+    if multi:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(jobs or os.cpu_count() or 1) as pool:
+            done = iter(pool.map(lambda p: result_for(recognizer, shown(p), p, multi=True), readable))
+    else:
+        done = iter(
+            _as_single(p, found)
+            for p, found in zip(readable, recognizer.predict_batch(readable, jobs=jobs), strict=True)
+        )
+    return [next(done) if problem is None else {"path": shown(path), "error": problem} for path, problem in chunk]
+
+
+def _as_single(path: Path, found: Prediction) -> dict[str, Any]:
+    if found.reason and found.reason.startswith(UNREADABLE):
+        return {"path": shown(path), "error": found.reason.removeprefix(UNREADABLE)}
+    return as_result(shown(path), found)
+
+
+def _emit(line: str, out: TextIO) -> None:
+    """Print, escaping what the output's encoding cannot show rather than failing on it."""
+    try:
+        print(line, file=out, flush=True)
+    except UnicodeEncodeError:
+        encoding = getattr(out, "encoding", None) or "ascii"
+        print(line.encode(encoding, "backslashreplace").decode(encoding), file=out, flush=True)
+
+
+def _progress_bar(enabled: bool) -> Any:
+    """A tqdm bar on stderr (imported only when shown: it costs start-up time)."""
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(unit=" images", file=sys.stderr, leave=False, dynamic_ncols=True)
+
+
+class _NoBar:
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def update(self, n: int) -> None:
+        pass
 
 
 def _header(width: int, multi: bool) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,6 +174,8 @@ def open_image(source: str | os.PathLike[str] | bytes | Image.Image) -> Image.Im
     if isinstance(source, Image.Image):
         image = source
     else:
+        if not isinstance(source, bytes):
+            _refuse_special_file(source)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -202,10 +205,20 @@ def open_image(source: str | os.PathLike[str] | bytes | Image.Image) -> Image.Im
         return image
 
 
+def _refuse_special_file(path: str | os.PathLike[str]) -> None:
+    """A FIFO, socket or device would block or never end: only regular files (and folders, refused later) pass."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return  # Image.open says what is wrong
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise ImageError(f"{path!s} is not a regular file (a FIFO, device or socket?); pass an image file")
+
+
 def _pil_to_gray(image: Image.Image) -> Image.Image:
     """Mode "L" for ordinary images (fast, 8-bit); mode "F" in [0, 1] for deep or transparent ones."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        return _float_image(_stretch(np.asarray(image, dtype=np.float32)))
+        return _float_image(_stretch(_finite(np.asarray(image, dtype=np.float32))))
     if image.mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
@@ -243,6 +256,16 @@ def _array_to_gray(array: np.ndarray) -> Image.Image:
         gray = _luminance(a[..., :3])
         a = _composite(gray, a[..., 3]) if a.shape[2] == 4 else gray
     return _float_image(a)
+
+
+def _finite(a: np.ndarray) -> np.ndarray:
+    """NaN and infinite pixels (a float TIFF's holes) ignored: set to the median of the others, the background."""
+    finite = np.isfinite(a)
+    if finite.all():
+        return a
+    a = a.copy()
+    a[~finite] = np.median(a[finite]) if finite.any() else 0.0
+    return a
 
 
 def _luminance(rgb: np.ndarray) -> np.ndarray:

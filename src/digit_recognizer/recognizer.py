@@ -7,12 +7,14 @@ the Recognizer keeps no other mutable state, so one instance serves a whole app.
 
 from __future__ import annotations
 
+import ast
+import atexit
+import functools
 import json
-import multiprocessing
 import os
+import sys
 import threading
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -20,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .preprocess import ImageSource, NoDigit, Piece, preprocess, segment
+from .preprocess import ImageError, ImageSource, NoDigit, Piece, preprocess, segment
 
 MODEL_NAME = "mnist_cnn"
 NO_DIGIT = 10  # column of the "not a digit" class in scores(), for models trained with one
@@ -133,7 +135,11 @@ class Recognizer:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None, *, threads: int | None = None) -> Recognizer:
-        """Load an ONNX model and its model card (``<name>.json`` beside it, optional)."""
+        """Load an ONNX model and its model card (``<name>.json`` beside it, optional).
+
+        The model is checked here, once, for every app and verb: a model that cannot
+        work is refused with a ModelError saying why, rather than failing on every image.
+        """
         import onnxruntime as ort
 
         model_path = Path(path) if path is not None else shipped_model_path()
@@ -151,10 +157,7 @@ class Recognizer:
             session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types
             raise ModelError(f"{model_path} is not a usable ONNX model ({exc}).") from None
-        shape = session.get_inputs()[0].shape
-        if list(shape[1:]) != [1, 28, 28]:
-            raise ModelError(f"{model_path} expects input {shape}; a digit model takes (batch, 1, 28, 28).")
-        return cls(session, model_path, _read_card(model_path))
+        return cls(_checked_model(session, model_path), model_path, _read_card(model_path))
 
     # -- the model ------------------------------------------------------------------
 
@@ -189,21 +192,19 @@ class Recognizer:
             return Prediction(None, 0.0, reason=str(empty))
         return Prediction.from_probabilities(self.scores(x[None])[0])
 
-    def predict_batch(self, images: Iterable[ImageSource]) -> list[Prediction]:
-        """Recognize many images in one model call; blank ones come back with digit None.
+    def predict_batch(self, images: Iterable[ImageSource], *, jobs: int | None = None) -> list[Prediction]:
+        """Recognize many images, in order; preprocessing runs on ``jobs`` cores (default: all).
 
-        From PARALLEL_MIN_BATCH images on, preprocessing runs in a pool of worker
-        processes, one per core (Python threads would wait on each other); the pool
-        starts on first use (a fraction of a second) and is reused afterwards.
+        Works wherever Python runs (a script without a main guard, ``python -c``, a
+        thread, a notebook) and answers as ``predict`` does image by image. An image that
+        cannot be read does not stop the others: its Prediction has digit None and a
+        ``reason`` starting with ``UNREADABLE`` ("unreadable image: ..."). How the work
+        is spread over cores, safely, is explained in ``_prepare_all``.
         """
-        items = list(images)
-        prepared = _preprocess_parallel(items) if len(items) >= PARALLEL_MIN_BATCH else preprocess_many(items)
+        prepared = _prepare_all(list(images), jobs)
         arrays = [p for p in prepared if isinstance(p, np.ndarray)]
         probs = iter(self.scores(np.stack(arrays)) if arrays else [])
-        return [
-            Prediction.from_probabilities(next(probs)) if isinstance(p, np.ndarray) else Prediction(None, 0.0, reason=p)
-            for p in prepared
-        ]
+        return [Prediction.from_probabilities(next(probs)) if isinstance(p, np.ndarray) else p for p in prepared]
 
     def predict_number(self, image: ImageSource) -> NumberPrediction:
         """Find every digit in an image of a number and read them left to right."""
@@ -229,34 +230,190 @@ def _surer_reading(whole: Piece, read: dict[int, Prediction]) -> tuple[Piece, ..
     return (whole,)
 
 
-def preprocess_many(images: Sequence[ImageSource]) -> list[np.ndarray | str]:
-    """Each image's 28x28 array, or the reason it holds no digit (module level: worker processes run it)."""
-    out: list[np.ndarray | str] = []
+UNREADABLE = "unreadable image: "  # start of a batch item's reason when the image could not be read
+
+
+def preprocess_many(images: Sequence[ImageSource]) -> list[np.ndarray | Prediction]:
+    """Each image's 28x28 array, or a digit-None Prediction saying why there is none (module level: workers run it)."""
+    out: list[np.ndarray | Prediction] = []
     for image in images:
         try:
             out.append(preprocess(image))
         except NoDigit as empty:
-            out.append(str(empty))
+            out.append(Prediction(None, 0.0, reason=str(empty)))
+        except ImageError as bad:
+            out.append(Prediction(None, 0.0, reason=UNREADABLE + str(bad)))
     return out
 
 
-PARALLEL_MIN_BATCH = 256
-_pool: ProcessPoolExecutor | None = None
-_pool_lock = threading.Lock()
+PARALLEL_MIN_BATCH = 64  # smaller batches are not worth handing out
+_pools: dict[tuple[str, int], Any] = {}  # ("process" | "thread", workers) -> an executor, made on first use
+_pools_lock = threading.Lock()
 
 
-def _preprocess_parallel(images: list[ImageSource]) -> list[np.ndarray | str]:
-    global _pool
-    workers = os.cpu_count() or 1
-    if workers < 2:
+def _prepare_all(images: list[ImageSource], jobs: int | None) -> list[np.ndarray | Prediction]:
+    """Preprocess ``images`` on ``jobs`` cores: worker processes when that is safe, else threads.
+
+    Preprocessing is mostly short numpy and scipy calls that hold the GIL, so only
+    processes use several cores fully. Processes are started (forkserver or spawn,
+    never fork: onnxruntime has threads) only when the child would not re-run the
+    user's script (see ``_processes_are_safe``); otherwise a thread pool does the
+    work, which still overlaps the parts of Pillow and numpy that release the GIL.
+    A process pool that breaks (a worker killed) falls back to threads.
+    """
+    workers = max(1, min(jobs or os.cpu_count() or 1, -(-len(images) // 16)))
+    if workers < 2 or len(images) < PARALLEL_MIN_BATCH:
         return preprocess_many(images)
-    with _pool_lock:
-        if _pool is None:
-            method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-            _pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
-    size = -(-len(images) // workers)
+    size = -(-len(images) // (workers * 4))
     chunks = [images[i : i + size] for i in range(0, len(images), size)]
-    return [item for part in _pool.map(preprocess_many, chunks) for item in part]
+    if _processes_are_safe():
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return [item for part in _pool("process", workers).map(preprocess_many, chunks) for item in part]
+        except BrokenProcessPool:
+            with _pools_lock:
+                _pools.pop(("process", workers), None)
+    return [item for part in _pool("thread", workers).map(preprocess_many, chunks) for item in part]
+
+
+def _pool(kind: str, workers: int) -> Any:
+    """The shared pool of this kind and size, made on first use (imported here: start-up time)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+    with _pools_lock:
+        pool = _pools.get((kind, workers))
+        if pool is None:
+            if kind == "process":
+                method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+                pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+            else:
+                pool = ThreadPoolExecutor(workers, thread_name_prefix="digits-preprocess")
+            if not _pools:
+                atexit.register(_shutdown_pools)
+            _pools[(kind, workers)] = pool
+        return pool
+
+
+def _shutdown_pools() -> None:
+    """Stop the pools while the interpreter is whole (left to teardown, a process pool complains)."""
+    with _pools_lock:
+        for pool in _pools.values():
+            pool.shutdown(wait=True, cancel_futures=True)
+        _pools.clear()
+
+
+def _processes_are_safe() -> bool:
+    """True when starting worker processes cannot re-run the user's script.
+
+    forkserver and spawn children import the ``__main__`` script (as ``__mp_main__``)
+    unless it is a package's ``__main__`` or has no file (``python -c``, a REPL, a
+    notebook). Re-importing it is harmless only when the main thread is inside an
+    ``if __name__ == "__main__":`` block, which is checked on the script's source. A
+    worker process never starts processes of its own.
+    """
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None:
+        return False
+    main = sys.modules.get("__main__")
+    name = getattr(getattr(main, "__spec__", None), "name", None)
+    if name is not None and (name == "__main__" or name.endswith(".__main__")):
+        return True
+    path = getattr(main, "__file__", None)
+    if main is None or path is None:
+        return True
+    frame = sys._current_frames().get(threading.main_thread().ident or -1)
+    while frame is not None and not (frame.f_globals is vars(main) and frame.f_code.co_name == "<module>"):
+        frame = frame.f_back
+    return frame is not None and frame.f_lineno in _guarded_lines(path)
+
+
+@functools.lru_cache(maxsize=8)
+def _guarded_lines(path: str) -> frozenset[int]:
+    """Line numbers inside ``if __name__ == "__main__":`` blocks of a script (empty if unreadable)."""
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return frozenset()
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and _is_main_guard(node.test):
+            for child in node.body:
+                lines.update(range(child.lineno, (child.end_lineno or child.lineno) + 1))
+    return frozenset(lines)
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [s.id for s in sides if isinstance(s, ast.Name)]
+    values = [s.value for s in sides if isinstance(s, ast.Constant)]
+    return names == ["__name__"] and values == ["__main__"]
+
+
+DIGIT_MODEL = "a digit model takes float32 images (batch, 1, 28, 28) and gives 10 scores (or 11 with 'not a digit')"
+
+
+class _CheckedModel:
+    """An onnxruntime session as ``Recognizer.scores`` wants it: any batch size in, probabilities out.
+
+    A model exported for batch size 1 is run one image per call; a model that gives
+    logits (scores that are not probabilities) gets a softmax.
+    """
+
+    def __init__(self, session: Any, batch_of_one: bool, logits: bool) -> None:
+        self._session, self.batch_of_one, self.logits = session, batch_of_one, logits
+
+    def get_inputs(self) -> Any:
+        return self._session.get_inputs()
+
+    def run(self, outputs: Any, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        ((name, x),) = feeds.items()
+        if self.batch_of_one and len(x) != 1:
+            raw = np.concatenate([self._session.run(outputs, {name: x[i : i + 1]})[0] for i in range(len(x))])
+        else:
+            raw = self._session.run(outputs, feeds)[0]
+        raw = np.asarray(raw, dtype=np.float32).reshape(len(x), -1)
+        return [_softmax(raw) if self.logits else raw]
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def _checked_model(session: Any, path: Path) -> _CheckedModel:
+    """Refuse, with one line saying why, a model the recognizer cannot use; adapt one it can."""
+    inputs = session.get_inputs()
+    if len(inputs) != 1:
+        raise ModelError(f"{path} takes {len(inputs)} inputs; {DIGIT_MODEL}.")
+    declared = inputs[0]
+    if declared.type != "tensor(float)":
+        kind = declared.type.removeprefix("tensor(").rstrip(")")
+        raise ModelError(f"{path} takes {kind} input; {DIGIT_MODEL}. Export it with a float32 input.")
+    shape = list(declared.shape)
+    if len(shape) != 4 or shape[1:] != [1, 28, 28]:
+        raise ModelError(f"{path} expects input {shape}; {DIGIT_MODEL}.")
+    batch = shape[0]
+    if isinstance(batch, int) and batch != 1:
+        raise ModelError(f"{path} takes batches of exactly {batch} images; export it with a dynamic batch size (or 1).")
+    model = _CheckedModel(session, batch_of_one=batch == 1, logits=False)
+    probe = np.zeros((2, 1, 28, 28), dtype=np.float32)
+    probe[1, 0, 6:22, 12:16] = 1.0  # a bar: something like a 1
+    try:
+        scores = model.run(None, {declared.name: probe})[0]
+    except Exception as exc:  # onnxruntime's own exception types
+        raise ModelError(f"{path} fails on a test image ({exc}); {DIGIT_MODEL}.") from None
+    if scores.shape[1] not in (10, 11):
+        raise ModelError(f"{path} gives {scores.shape[1]} scores per image; {DIGIT_MODEL}.")
+    if not np.isfinite(scores).all():
+        raise ModelError(f"{path} gives NaN or infinite scores on a test image; the model is broken.")
+    probabilities = bool(((scores >= 0) & (scores <= 1)).all() and np.allclose(scores.sum(axis=1), 1, atol=1e-3))
+    model.logits = not probabilities
+    return model
 
 
 def _read_card(model_path: Path) -> dict[str, Any]:
