@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from .limits import BadContentLength, BodyTimeout, BodyTooLarge, ImageTooLarge
 
@@ -44,6 +45,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(BadContentLength, _bad_content_length)
     app.add_exception_handler(BodyTimeout, _body_timeout)
     app.add_exception_handler(ImageTooLarge, _image_too_large)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)
@@ -69,6 +71,11 @@ async def _body_timeout(request: Request, exc: Exception) -> JSONResponse:
 
 async def _image_too_large(request: Request, exc: Exception) -> JSONResponse:
     return error_response(413, str(exc))
+
+
+async def _client_gone(request: Request, exc: Exception) -> JSONResponse:
+    # Nobody reads this answer: the client hung up mid-body. Ordinary, so not logged as a failure.
+    return error_response(400, "the client closed the connection before the whole body arrived")
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
