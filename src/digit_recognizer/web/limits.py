@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import sys
 import warnings
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -107,7 +108,7 @@ class BodyLimit:
         async def counting_receive() -> Message:
             nonlocal received
             try:
-                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+                message = await _within(receive(), deadline)
             except asyncio.TimeoutError:
                 raise BodyTimeout(self.timeout) from None
             if message["type"] == "http.request":
@@ -117,6 +118,17 @@ class BodyLimit:
             return message
 
         return counting_receive
+
+
+async def _within(pending: Awaitable[Message], deadline: float) -> Message:
+    """``await pending`` by the loop-time ``deadline``; asyncio.TimeoutError after it.
+
+    asyncio.timeout (3.11+) arms one timer; wait_for, the fallback, wraps a task per call.
+    """
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout_at(deadline):
+            return await pending
+    return await asyncio.wait_for(pending, max(0.0, deadline - asyncio.get_running_loop().time()))
 
 
 def declared_length(scope: Scope) -> int | None:
