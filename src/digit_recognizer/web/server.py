@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import orjson
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
@@ -163,10 +163,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 # --------------------------------------------------------------------------- the app
 
 
-class JSONBytes(Response):
+class JSONBytes(JSONResponse):
     """JSON serialized by orjson: several times faster than json.dumps for the 10 probabilities."""
-
-    media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
