@@ -19,6 +19,7 @@ import io
 import sys
 import warnings
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image
@@ -150,8 +151,16 @@ def _raising(error: Exception) -> Receive:
     return receive
 
 
-def check_pixels(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
-    """The pixel count the image header declares (0 when it is no image Pillow knows); ImageTooLarge over the cap.
+@dataclass(frozen=True)
+class Header:
+    """What an image's header says: enough to refuse it, or to guess what decoding it costs."""
+
+    pixels: int  # 0 when the data is no image Pillow knows
+    mode: str = ""  # Pillow's mode: "L" (gray), "RGB", "RGBA", "P" (palette), ...
+
+
+def check_pixels(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header:
+    """The image's declared size and mode; ImageTooLarge when it has more than ``max_pixels``.
 
     Only the header is read: nothing is decoded, so a bomb costs microseconds. Data
     Pillow cannot open is left to the recognizer, which says what is wrong with it.
@@ -160,11 +169,11 @@ def check_pixels(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our cap is the stricter one
             with Image.open(io.BytesIO(data)) as image:
-                width, height = image.size
+                (width, height), mode = image.size, image.mode
     except Image.DecompressionBombError:
         raise ImageTooLarge(0, 0, max_pixels) from None  # Pillow's own cap, far above ours
     except Exception:  # not an image, or a damaged header: the recognizer reports it
-        return 0
+        return Header(0)
     if width * height > max_pixels:
         raise ImageTooLarge(width, height, max_pixels)
-    return width * height
+    return Header(width * height, mode)
