@@ -6,8 +6,8 @@
 Starts the server itself (`python -m digit_recognizer serve`, no access log), checks
 that it recognizes the test image, and for each row measures, on the same running
 server one after the other, GET /api/health (the server's own ceiling: no work)
-and POST /api/predict with one small PNG (a drawn 7, 280x280, as the web page sends
-it) as a raw image/png body, each after a warm-up. It prints a fixed-column table
+and POST /api/predict with one small PNG (a drawn 7, 280x280, grayscale; with --rgba
+in RGBA as the page's canvas sends it) as a raw image/png body, each after a warm-up. It prints a fixed-column table
 with the conditions (CPU, cores, load, versions): both throughputs, their ratio,
 predict latency percentiles (wrk's own distribution) and errors (any socket error
 or non-2xx answer).
@@ -90,7 +90,7 @@ def main() -> int:
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         png = Path(tmp) / "seven.png"
-        png.write_bytes(seven_png())
+        png.write_bytes(seven_png(args.rgba))
         post = Path(tmp) / "post_png.lua"
         post.write_text(POST_PNG.format(png=png) + DONE.format())
         get = Path(tmp) / "get.lua"
@@ -116,14 +116,16 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=2, help="seconds of unmeasured load before each row")
     p.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (1 leaves the cores to the server)")
     p.add_argument("--model", default=None, help="ONNX model (default: the shipped one)")
+    p.add_argument("--rgba", action="store_true", help="send the 7 as an RGBA PNG, as the page's canvas does")
     return p.parse_args()
 
 
-def seven_png() -> bytes:
+def seven_png(rgba: bool = False) -> bytes:
+    """A drawn 7, 280x280: grayscale, or RGBA as the page's canvas sends it (Chromium's toBlob)."""
     image = Image.new("L", (280, 280), 255)
     ImageDraw.Draw(image).line([(75, 60), (205, 60), (120, 235)], fill=0, width=18, joint="curve")
     buffer = io.BytesIO()
-    image.save(buffer, "PNG", optimize=True)
+    (image.convert("RGBA") if rgba else image).save(buffer, "PNG", optimize=True)
     return buffer.getvalue()
 
 
@@ -250,7 +252,8 @@ def print_conditions(wrk: str, png: Path, args: argparse.Namespace) -> None:
     print(f"CPU        {cpu_model()}, {os.cpu_count()} logical cores, load average {os.getloadavg()[0]:.2f}")
     print(f"software   Python {platform.python_version()}, {versions}, {wrk_version}")
     load = f"{wrk} -t{args.wrk_threads} -c{args.connections} -d{args.duration}s (after {args.warmup} s warm-up)"
-    body = f"image/png body of {png.stat().st_size} bytes (a drawn 7, 280x280)"
+    kind = "RGBA, as the page's canvas sends it" if args.rgba else "grayscale"
+    body = f"image/png body of {png.stat().st_size} bytes (a drawn 7, 280x280, {kind})"
     print(f"load       {load}, GET /api/health, then POST /api/predict with an {body}")
     print(f"machine    server and wrk share it; other work running: {'digits train' if training else 'none seen'}")
     print()
