@@ -94,15 +94,23 @@ class Served:
     host: str
     port: int
     log: Path
+    pid: int
 
     def tracebacks(self) -> int:
         return self.log.read_text(errors="replace").count("Traceback")
+
+    def peak_mb(self) -> float:
+        """The server's peak resident memory so far (Linux VmHWM), in MB."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
 
 
 def server_rows(args: argparse.Namespace) -> list[Row]:
     if not raise_open_file_limit(args.connections + 100):
         print(f"warning: this process cannot open {args.connections + 100} sockets; connection rows will be smaller")
-    bomb, photo = palette_bomb_png(7000), big_jpeg(50)
+    bomb, photo, largest = palette_bomb_png(7000), big_jpeg(50), palette_bomb_png(2000)
     attacks: list[tuple[str, Callable[[Served], Attack | None]]] = [
         ("none (quiet server)", lambda s: None),
         (f"slow headers ({args.connections} connections)", lambda s: SlowHeaders(s.host, s.port, args.connections)),
@@ -111,6 +119,10 @@ def server_rows(args: argparse.Namespace) -> list[Row]:
         ("dripping bodies (50 connections)", lambda s: SlowBody(s.host, s.port, 50)),
         ("pixel bombs: 7000x7000 palette PNG, 4 clients", lambda s: Uploads(s.host, s.port, bomb, "image/png", "")),
         ("50-megapixel JPEG, 4 clients", lambda s: Uploads(s.host, s.port, photo, "image/jpeg", "")),
+        (
+            "largest accepted: 2000x2000 palette PNG, 4 clients",
+            lambda s: Uploads(s.host, s.port, largest, "image/png", ""),
+        ),
     ]
     print(f"pixel bomb: {len(bomb) / 1024:.0f} KB PNG, 7000x7000; photo: {len(photo) / 1024:.0f} KB JPEG, 50 MP\n")
     with serving() as served:
@@ -136,6 +148,7 @@ def attack_row(served: Served, name: str, attack: Attack | None, requests: int) 
         if attack.error is not None:
             note += f" (attack failed: {attack.error!r})"
     time.sleep(0.5)  # let the server log what it will
+    note = f"{note}; server peak {served.peak_mb():.0f} MB" if note else f"server peak {served.peak_mb():.0f} MB"
     return Row("server", name, times, requests, errors, served.tracebacks() - before, note)
 
 
@@ -149,7 +162,7 @@ def serving() -> Iterator[Served]:
         limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (SERVER_OPEN_FILES, SERVER_OPEN_FILES))
         with log.open("wb") as out:
             process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, preexec_fn=limit)
-        served = Served(f"http://127.0.0.1:{port}", "127.0.0.1", port, log)
+        served = Served(f"http://127.0.0.1:{port}", "127.0.0.1", port, log, process.pid)
         try:
             wait_until_ready(served, process)
             yield served
@@ -197,14 +210,14 @@ def print_conditions(args: argparse.Namespace) -> None:
 
 
 def print_table(rows: list[Row]) -> None:
-    header = f"{'area':<7}  {'attack':<46}  {'ordinary p50 ms':>15}  {'worst ms':>8}  {'answered':>8}  "
+    header = f"{'area':<7}  {'attack':<52}  {'ordinary p50 ms':>15}  {'worst ms':>8}  {'answered':>8}  "
     print(header + f"{'errors':>6}  {'tracebacks':>10}  note")
     for r in rows:
         p50 = f"{statistics.median(r.ordinary_ms):.0f}" if r.ordinary_ms else "-"
         worst = f"{max(r.ordinary_ms):.0f}" if r.ordinary_ms else "-"
         answered = f"{len(r.ordinary_ms)}/{r.tried}"
         print(
-            f"{r.area:<7}  {r.attack:<46}  {p50:>15}  {worst:>8}  {answered:>8}  {r.errors:>6}  {r.tracebacks:>10}  "
+            f"{r.area:<7}  {r.attack:<52}  {p50:>15}  {worst:>8}  {answered:>8}  {r.errors:>6}  {r.tracebacks:>10}  "
             f"{r.note}"
         )
 

@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from digit_recognizer.web.docs import ASSETS_URL
-from digit_recognizer.web.server import INLINE_PREPROCESS_PIXELS, Settings, create_app
+from digit_recognizer.web.server import CANVAS_PIXELS, Settings, create_app
 from drawing import draw
 from test_web_api import Api, assert_json_error, digit_png, model_for_tests, png_bytes, png_header_only
 
@@ -68,7 +68,7 @@ def test_image_at_the_pixel_cap_is_read(model_path: Path) -> None:
     assert_json_error(capped.predict_png(png_header_only(601, 600)), 413, "0.36 megapixels")
 
 
-def test_only_small_gray_images_are_preprocessed_on_the_loop(model_path: Path) -> None:
+def test_small_gray_images_are_preprocessed_on_the_loop_large_ones_in_their_own_pool(model_path: Path) -> None:
     app = create_app(model_path)
     recognizer = app.state.recognizer
     threads: list[str] = []
@@ -80,14 +80,15 @@ def test_only_small_gray_images_are_preprocessed_on_the_loop(model_path: Path) -
 
     recognizer.preprocess = recording_preprocess
     api = Api(app)
-    side = int(INLINE_PREPROCESS_PIXELS**0.5) + 100
+    side = int(CANVAS_PIXELS**0.5) + 100
     gray_canvas = draw("2", size=(280, 280), box=(60, 40, 220, 240))
     assert gray_canvas.mode == "L"
     large = digit_png("2", size=(side, side), box=(100, 100, side - 100, side - 100))
     for body in (png_bytes(gray_canvas), large, png_bytes(gray_canvas.convert("RGBA"))):  # RGBA: the page's canvas
         assert api.predict_png(body).json()["digit"] == 2
     assert threads[0] == "MainThread"
-    assert threads[1].startswith("recognize") and threads[2].startswith("recognize"), threads
+    assert threads[1].startswith("recognize-large"), threads
+    assert threads[2].startswith("recognize_"), threads  # the canvas pool
 
 
 # --------------------------------------------------------------------------- body deadline

@@ -8,13 +8,13 @@
 
 The hot path is lean on purpose: an ``image/*`` body is read as bytes with no form
 parsing, responses are serialized by orjson and skip pydantic validation (the models
-below only document the API), and recognition runs in a thread pool: a small gray image
-is preprocessed on the event loop (a millisecond) while the model runs in the pool;
-anything larger, in colour or with transparency (the page's RGBA canvas) is decoded
-and preprocessed in the pool too, so no image can stall other clients. Images are
-refused by their header's pixel count before any decoding (``limits.check_pixels``),
-and the pool's size bounds how many are decoded at once, so memory per worker is
-bounded.
+below only document the API), and recognition runs in thread pools (see ``Pools``):
+a small gray image is preprocessed on the event loop (a millisecond) while the model
+runs in a thread; other canvas-sized images are recognized wholly in that pool; large
+images go to a pool of their own, so no image stalls the loop and a queue of large
+ones never delays a canvas. Images are refused by their header's pixel count before
+any decoding (``limits.check_pixels``), and the large-image pool's size bounds how
+many are decoded at once, so memory per worker is bounded.
 
 Hostile clients are handled in layers: ``protocol`` (header deadline and size,
 connection cap), ``limits`` (body size and deadline, pixel cap), ``middleware``
@@ -72,6 +72,23 @@ MAX_BODY_ENV = "DIGITS_MAX_BODY_MB"  # request body limit in MB (default 5)
 RAW_TYPES = ("image/", "application/octet-stream")
 INLINE_PREPROCESS_PIXELS = 160_000  # gray images up to 400x400: preprocessed on the loop, about a millisecond
 INLINE_MODES = ("L", "1")  # colour and transparency take a float path ten times slower: those go to the pool
+CANVAS_PIXELS = 500_000  # up to about 800x600 (the page's number pad): the canvas pool; larger: the large pool
+
+
+class Pools:
+    """Where recognition runs, so that expensive images wait only for each other.
+
+    ``canvas``: the model for canvases preprocessed on the loop, and whole recognitions
+    of other images up to CANVAS_PIXELS. ``large``: larger images, at most ``threads // 2``
+    (at least 1) at a time: the decoded pixels of a 4-megapixel image can take 150 MB.
+    """
+
+    def __init__(self, threads: int) -> None:
+        self.canvas = ThreadPoolExecutor(max(1, threads), thread_name_prefix="recognize")
+        self.large = ThreadPoolExecutor(max(1, threads // 2), thread_name_prefix="recognize-large")
+
+    def for_image(self, header: Header) -> ThreadPoolExecutor:
+        return self.canvas if 0 < header.pixels <= CANVAS_PIXELS else self.large
 
 
 @dataclass(frozen=True)
@@ -202,7 +219,7 @@ def create_app(
     if max_body_bytes is not None:
         settings = Settings(**{**asdict(settings), "max_body_bytes": max_body_bytes})
     recognizer = Recognizer.load(model, threads=1)  # parallelism comes from requests, not inside one
-    pool = ThreadPoolExecutor(max(1, threads), thread_name_prefix="recognize")
+    pools = Pools(threads)
     app = App(
         title="digit-recognizer",
         version=__version__,
@@ -217,7 +234,7 @@ def create_app(
     app.state.ready = False
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, timeout=settings.body_timeout)
     install_error_handlers(app)
-    _add_api_routes(app, recognizer, pool, settings)
+    _add_api_routes(app, recognizer, pools, settings)
     _add_page_routes(app)
     add_offline_docs(app)
     recognizer.probabilities(np.zeros((1, 28, 28), np.float32))  # onnxruntime's first call is the slow one
@@ -275,7 +292,7 @@ def max_body_from_env() -> int:
     return int(megabytes * 1024 * 1024)
 
 
-def _add_api_routes(app: FastAPI, recognizer: Recognizer, pool: ThreadPoolExecutor, settings: Settings) -> None:
+def _add_api_routes(app: FastAPI, recognizer: Recognizer, pools: Pools, settings: Settings) -> None:
     @app.post(
         "/api/predict",
         summary="Recognize the digit (or, with multi=true, the number) in an image",
@@ -291,10 +308,11 @@ def _add_api_routes(app: FastAPI, recognizer: Recognizer, pool: ThreadPoolExecut
         label, data = await read_image(request)
         header = check_pixels(data, settings.max_pixels)  # before any decoding: bombs cost microseconds
         loop = asyncio.get_running_loop()
+        pool = pools.for_image(header)
         if multi:
             result = await loop.run_in_executor(pool, recognize_number, recognizer, label, data, preview)
         elif is_cheap(header):
-            result = await recognize_small_digit(recognizer, pool, label, data, preview)
+            result = await recognize_small_digit(recognizer, pools.canvas, label, data, preview)
         else:
             result = await loop.run_in_executor(pool, recognize_digit, recognizer, label, data, preview)
         return JSONBytes(result)
