@@ -333,8 +333,8 @@ def _origin(text: str) -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    require("fastapi", "digits serve")
-    require("uvicorn", "digits serve")
+    for module in ("fastapi", "uvicorn", "orjson", "fastapi_offline"):
+        require(module, "digits serve")
     from .web.server import run
 
     return run(

@@ -32,7 +32,7 @@ import os
 import socket
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +99,7 @@ class Settings:
     body_timeout: float = DEFAULT_BODY_TIMEOUT  # seconds for a whole request body
     max_pixels: int = DEFAULT_MAX_PIXELS  # decoded pixels per image
     allowed_hosts: tuple[str, ...] = ()  # Host header values answered ("*.example.com" allowed); empty: any
-    cors_origins: tuple[str, ...] = field(default=())  # sites whose pages may call the API; empty: none
+    cors_origins: tuple[str, ...] = ()  # sites whose pages may call the API; empty: none
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
