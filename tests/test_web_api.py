@@ -223,7 +223,7 @@ def test_truncated_png_gets_422(api: Api) -> None:
 
 
 def test_decompression_bomb_is_refused(api: Api) -> None:
-    assert_json_error(api.predict_png(png_header_only(30_000, 30_000)), 422, "too large")
+    assert_json_error(api.predict_png(png_header_only(30_000, 30_000)), 413, "megapixels")
 
 
 def test_multipart_form_without_a_file_field_gets_422(api: Api) -> None:
@@ -295,7 +295,12 @@ def test_unexpected_failure_is_a_json_500_without_a_traceback(model_path: Path) 
 
 
 def test_health_names_the_loaded_model(api: Api, model_path: Path) -> None:
-    assert api.get("/api/health").json() == {"status": "ok", "version": "0.1.0", "model": model_path.name}
+    assert api.get("/api/health").json() == {
+        "status": "ok",
+        "ready": True,
+        "version": "0.1.0",
+        "model": model_path.name,
+    }
 
 
 def test_model_endpoint_returns_the_model_card(model_path: Path, tmp_path: Path) -> None:

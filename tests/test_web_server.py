@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -54,8 +55,17 @@ def run_command(**options: object) -> list[str]:
     return [sys.executable, "-c", call]
 
 
-def start_server(log: Path, *args: str, run_options: dict[str, object] | None = None, timeout: float = 30) -> Server:
-    """Run `digits serve ARGS` (or `run(**run_options)`) on a free port; return once /api/health answers."""
+def start_server(
+    log: Path,
+    *args: str,
+    run_options: dict[str, object] | None = None,
+    timeout: float = 30,
+    open_files: int | None = None,
+) -> Server:
+    """Run `digits serve ARGS` (or `run(**run_options)`) on a free port; return once /api/health answers.
+
+    ``open_files``: the server's open-file limit, soft and hard (1,024 is a common default).
+    """
     port = free_port()
     env = {**os.environ, "DIGITS_MAX_BODY_MB": str(BODY_LIMIT_MB), "PYTHONUNBUFFERED": "1"}
     if run_options is None:
@@ -63,7 +73,8 @@ def start_server(log: Path, *args: str, run_options: dict[str, object] | None = 
     else:
         command = run_command(port=port, model=str(model_for_tests()), **run_options)
     with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+        limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))) if open_files else None
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, preexec_fn=limit)
     server = Server(f"http://127.0.0.1:{port}", process, log)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -5,7 +5,15 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-EXTRAS = {"torch": "train", "onnx": "train", "fastapi": "web", "uvicorn": "web", "matplotlib": "plots"}
+EXTRAS = {
+    "torch": "train",
+    "onnx": "train",
+    "fastapi": "web",
+    "uvicorn": "web",
+    "orjson": "web",
+    "fastapi_offline": "web",
+    "matplotlib": "plots",
+}
 
 
 class MissingExtra(Exception):

@@ -329,23 +329,111 @@ def cmd_draw(args: argparse.Namespace) -> int:
 def add_serve(verbs: Any) -> None:
     p = _verb(verbs, "serve", "Serve the drawing page and the HTTP API (POST /api/predict).")
     p.add_argument("--host", default="127.0.0.1", help="address to bind; 0.0.0.0 exposes it to your network")
-    p.add_argument("--port", type=int, default=8000, help="TCP port")
+    p.add_argument("--port", type=_port, default=8000, help="TCP port, 1-65535")
     _model_option(p)
-    p.add_argument("--workers", type=int, default=1, help="server processes (each loads the model once)")
+    p.add_argument("--workers", type=_positive_int, default=1, help="server processes (each loads the model once)")
     p.add_argument(
         "--max-body-mb",
-        type=float,
+        type=_positive_number,
         default=None,
         metavar="MB",
         help="largest request body accepted (default: $DIGITS_MAX_BODY_MB, else 5)",
+    )
+    p.add_argument(
+        "--max-megapixels",
+        type=_positive_number,
+        default=None,
+        metavar="MP",
+        help="largest image accepted, by its decoded pixel count, checked before decoding (default: 4)",
+    )
+    p.add_argument(
+        "--header-timeout", type=_positive_number, default=None, metavar="S", help="seconds to send headers (10)"
+    )
+    p.add_argument(
+        "--body-timeout", type=_positive_number, default=None, metavar="S", help="seconds to send a body (30)"
+    )
+    p.add_argument(
+        "--max-connections",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="open connections per worker (1000, or fewer to fit the open-file limit); over it, the connection "
+        "waiting longest for its headers is closed",
+    )
+    p.add_argument(
+        "--allowed-hosts",
+        type=_hosts,
+        default=(),
+        metavar="HOSTS",
+        help="comma-separated Host names to answer, e.g. digits.example.org,*.example.org (default: any); "
+        "set it for a public deployment",
+    )
+    p.add_argument(
+        "--cors",
+        type=_origin,
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="let pages of this site call the API from the browser, e.g. https://example.org (repeatable; "
+        "default: none)",
     )
     p.add_argument("--access-log", action="store_true", help="log every request to stderr")
     p.set_defaults(func=cmd_serve)
 
 
+def _port(text: str) -> int:
+    value = _positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"a TCP port is 1-65535, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def _positive_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value
+
+
+def _hosts(text: str) -> tuple[str, ...]:
+    hosts = tuple(h.strip().lower() for h in text.split(",") if h.strip())
+    for host in hosts:
+        if "*" in host[1:] or (host.startswith("*") and host != "*" and not host.startswith("*.")):
+            raise argparse.ArgumentTypeError(f"{host!r}: a wildcard must look like *.example.org")
+        if "/" in host or " " in host:
+            raise argparse.ArgumentTypeError(f"{host!r} is not a host name; give names like digits.example.org")
+    if not hosts:
+        raise argparse.ArgumentTypeError("give at least one host name, e.g. digits.example.org")
+    return hosts
+
+
+def _origin(text: str) -> str:
+    if text == "*":
+        return text
+    scheme, sep, rest = text.partition("://")
+    if scheme not in ("http", "https") or not sep or not rest or "/" in rest:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an origin; give scheme and host, e.g. https://example.org or http://localhost:3000"
+        )
+    return text
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
-    require("fastapi", "digits serve")
-    require("uvicorn", "digits serve")
+    for module in ("fastapi", "uvicorn", "orjson", "fastapi_offline"):
+        require(module, "digits serve")
     from .web.server import run
 
     return run(
@@ -355,6 +443,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         max_body_mb=args.max_body_mb,
         access_log=args.access_log,
+        max_megapixels=args.max_megapixels,
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        max_connections=args.max_connections,
+        allowed_hosts=args.allowed_hosts,
+        cors=args.cors,
     )
 
 

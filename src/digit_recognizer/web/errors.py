@@ -15,12 +15,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
-from .limits import BadContentLength, BodyTooLarge
+from .limits import BadContentLength, BodyTimeout, BodyTooLarge, ImageTooLarge
 
 log = logging.getLogger("digit_recognizer.web")
 
-ENDPOINTS = "GET / (the drawing page), POST /api/predict, GET /api/health, GET /api/model, GET /docs"
+ENDPOINTS = "GET / (the drawing page), POST /api/predict, GET /api/health, GET /api/model, GET /docs, GET /redoc"
 
 
 class ApiError(Exception):
@@ -42,6 +43,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(BodyTooLarge, _body_too_large)
     app.add_exception_handler(BadContentLength, _bad_content_length)
+    app.add_exception_handler(BodyTimeout, _body_timeout)
+    app.add_exception_handler(ImageTooLarge, _image_too_large)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)
@@ -59,6 +63,19 @@ async def _body_too_large(request: Request, exc: Exception) -> JSONResponse:
 
 async def _bad_content_length(request: Request, exc: Exception) -> JSONResponse:
     return error_response(400, str(exc))
+
+
+async def _body_timeout(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(408, str(exc), headers={"Connection": "close"})
+
+
+async def _image_too_large(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(413, str(exc))
+
+
+async def _client_gone(request: Request, exc: Exception) -> JSONResponse:
+    # Nobody reads this answer: the client hung up mid-body. Ordinary, so not logged as a failure.
+    return error_response(400, "the client closed the connection before the whole body arrived")
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -1,15 +1,28 @@
-"""A cap on request body size, enforced before and while the body arrives.
+"""What one request may cost: its body's size and arrival time, and its image's pixel count.
 
-Checking Content-Length alone is not enough: a chunked upload declares no length,
-so the bytes are also counted as they stream in. Doing it in a tiny ASGI
-middleware keeps the rule in one place for every route, including multipart
-parsing, at the cost of a header scan per request.
+Body: checking Content-Length alone is not enough: a chunked upload declares no
+length, so the bytes are also counted as they stream in, and the whole body must
+arrive within a deadline (a client dripping a byte a second would otherwise hold a
+connection and a task forever). A tiny ASGI middleware keeps both rules in one place
+for every route, including multipart parsing, at the cost of a header scan per request.
+
+Pixels: a 48 KB palette PNG can hold 7000x7000 pixels and take two gigabytes and
+seconds to decode. The image header says its size; Pillow reads only the header on
+``Image.open``, so oversized images are refused before any pixel is decoded. A digit
+needs a few hundred pixels a side; the cap leaves room for photos of a page.
 """
 
 from __future__ import annotations
 
+import asyncio
+import io
+import sys
+import warnings
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any
+
+from PIL import Image
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -18,6 +31,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
+DEFAULT_BODY_TIMEOUT = 30.0  # seconds for a whole body: 5 MB at 170 KB/s; a drawing is 5-50 KB
+DEFAULT_MAX_PIXELS = 4_000_000  # decoded pixels per image (2000x2000); a digit needs far fewer
 
 
 class BodyTooLarge(Exception):
@@ -32,6 +47,28 @@ class BadContentLength(Exception):
     """The Content-Length header is not a non-negative integer."""
 
 
+class BodyTimeout(Exception):
+    """The body did not arrive in time; the app's handler turns this into a JSON 408."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"the request body did not arrive within {seconds:g} s; send it at once "
+            "(or start the server with a longer --body-timeout for slow links)"
+        )
+
+
+class ImageTooLarge(Exception):
+    """The image header declares more pixels than the cap; answered with a JSON 413."""
+
+    def __init__(self, width: int, height: int, limit: int) -> None:
+        size = f"{width}x{height} pixels ({width * height / 1e6:.1f} megapixels)" if width else "hundreds of megapixels"
+        super().__init__(
+            f"the image is {size}, more than this server's "
+            f"limit of {limit / 1e6:g} megapixels; shrink or crop it to the digit (a few hundred pixels a side is "
+            "plenty)"
+        )
+
+
 def too_large_message(limit: int) -> str:
     return (
         f"the request body is larger than the limit of {limit:,} bytes ({limit / 1024 / 1024:g} MB); "
@@ -40,11 +77,15 @@ def too_large_message(limit: int) -> str:
 
 
 class BodyLimit:
-    """ASGI middleware: refuse bodies over ``limit`` bytes by header, and count the bytes that stream in."""
+    """ASGI middleware: refuse bodies over ``limit`` bytes by header, count the bytes that stream in,
+    and give the whole body ``timeout`` seconds from the end of the headers."""
 
-    def __init__(self, app: ASGIApp, limit: int = DEFAULT_MAX_BODY_BYTES) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: int = DEFAULT_MAX_BODY_BYTES, timeout: float = DEFAULT_BODY_TIMEOUT
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,10 +103,15 @@ class BodyLimit:
 
     def _counting(self, receive: Receive) -> Receive:
         received = 0
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
 
         async def counting_receive() -> Message:
             nonlocal received
-            message = await receive()
+            try:
+                message = await _within(receive(), deadline)
+            except asyncio.TimeoutError:
+                raise BodyTimeout(self.timeout) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
@@ -73,6 +119,17 @@ class BodyLimit:
             return message
 
         return counting_receive
+
+
+async def _within(pending: Awaitable[Message], deadline: float) -> Message:
+    """``await pending`` by the loop-time ``deadline``; asyncio.TimeoutError after it.
+
+    asyncio.timeout (3.11+) arms one timer; wait_for, the fallback, wraps a task per call.
+    """
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout_at(deadline):
+            return await pending
+    return await asyncio.wait_for(pending, max(0.0, deadline - asyncio.get_running_loop().time()))
 
 
 def declared_length(scope: Scope) -> int | None:
@@ -92,3 +149,31 @@ def _raising(error: Exception) -> Receive:
         raise error
 
     return receive
+
+
+@dataclass(frozen=True)
+class Header:
+    """What an image's header says: enough to refuse it, or to guess what decoding it costs."""
+
+    pixels: int  # 0 when the data is no image Pillow knows
+    mode: str = ""  # Pillow's mode: "L" (gray), "RGB", "RGBA", "P" (palette), ...
+
+
+def check_pixels(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header:
+    """The image's declared size and mode; ImageTooLarge when it has more than ``max_pixels``.
+
+    Only the header is read: nothing is decoded, so a bomb costs microseconds. Data
+    Pillow cannot open is left to the recognizer, which says what is wrong with it.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our cap is the stricter one
+            with Image.open(io.BytesIO(data)) as image:
+                (width, height), mode = image.size, image.mode
+    except Image.DecompressionBombError:
+        raise ImageTooLarge(0, 0, max_pixels) from None  # Pillow's own cap, far above ours
+    except Exception:  # not an image, or a damaged header: the recognizer reports it
+        return Header(0)
+    if width * height > max_pixels:
+        raise ImageTooLarge(width, height, max_pixels)
+    return Header(width * height, mode)

@@ -2,53 +2,115 @@
 
     GET  /              the drawing page (static files served by the app: works offline)
     POST /api/predict   an image (raw body or multipart field ``file``) -> the JSON of `digits predict --json`
-    GET  /api/health    liveness, and which model is loaded
+    GET  /api/health    liveness and readiness (200 once the model is loaded and warmed up), and which model
     GET  /api/model     the model card
-    GET  /docs          OpenAPI docs (Swagger UI loads its assets from a CDN; the drawing page does not)
+    GET  /docs, /redoc  OpenAPI docs, their assets served by the app too (work offline)
 
-The hot path is lean on purpose (one worker answers about 1,100 predictions/s on two
-cores, two workers about 1,750): an ``image/*`` body is read as bytes with no form
-parsing, the model runs off the event loop while the loop preprocesses the next
-image when a worker has cores to spare (see ``create_app``), and responses skip
-pydantic validation (the models below only document the API).
+The hot path is lean on purpose: an ``image/*`` body is read as bytes with no form
+parsing, responses are serialized by orjson and skip pydantic validation (the models
+below only document the API), and recognition runs in thread pools (see ``Pools``):
+a small gray image is preprocessed on the event loop (a millisecond) while the model
+runs in a thread; other canvas-sized images are recognized wholly in that pool; large
+images go to a pool of their own, so no image stalls the loop and a queue of large
+ones never delays a canvas. Images are refused by their header's pixel count before
+any decoding (``limits.check_pixels``), and the large-image pool's size bounds how
+many are decoded at once, so memory per worker is bounded.
+
+Hostile clients are handled in layers: ``protocol`` (header deadline and size,
+connection cap), ``limits`` (body size and deadline, pixel cap), ``middleware``
+(security headers on every response, JSON errors), and Starlette's trusted-host
+and CORS middleware when ``--allowed-hosts`` / ``--cors`` ask for them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import json
+import math
 import os
 import socket
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .. import __version__
 from ..predict import as_result
 from ..preprocess import ImageError, NoDigit
 from ..recognizer import Prediction, Recognizer
+from . import protocol
+from .docs import add_offline_docs
 from .errors import ApiError, install_error_handlers
-from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
+from .limits import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_PIXELS,
+    ASGIApp,
+    BodyLimit,
+    Header,
+    check_pixels,
+)
+from .middleware import HeadAsGet, JsonErrors, SecurityHeaders
 
 STATIC = Path(__file__).parent / "static"
 MODEL_ENV = "DIGITS_MODEL"  # how `--workers N` passes --model to each worker process
 THREADS_ENV = "DIGITS_RECOGNITION_THREADS"  # and how many recognition threads each worker runs
+SETTINGS_ENV = "DIGITS_SERVE_SETTINGS"  # and the app's Settings, as JSON
 MAX_BODY_ENV = "DIGITS_MAX_BODY_MB"  # request body limit in MB (default 5)
 RAW_TYPES = ("image/", "application/octet-stream")
-PAGE_HEADERS = {
-    # The page loads nothing from elsewhere; say so to the browser as well.
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; base-uri 'none'; "
-    "frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
+INLINE_PREPROCESS_PIXELS = 160_000  # gray images up to 400x400: preprocessed on the loop, about a millisecond
+INLINE_MODES = ("L", "1")  # colour and transparency take a float path ten times slower: those go to the pool
+CANVAS_PIXELS = 500_000  # up to about 800x600 (the page's number pad): the canvas pool; larger: the large pool
+
+
+class Pools:
+    """Where recognition runs, so that expensive images wait only for each other.
+
+    ``canvas``: the model for canvases preprocessed on the loop, and whole recognitions
+    of other images up to CANVAS_PIXELS. ``large``: larger images, at most ``threads // 2``
+    (at least 1) at a time: the decoded pixels of a 4-megapixel image can take 150 MB.
+    """
+
+    def __init__(self, threads: int) -> None:
+        self.canvas = ThreadPoolExecutor(max(1, threads), thread_name_prefix="recognize")
+        self.large = ThreadPoolExecutor(max(1, threads // 2), thread_name_prefix="recognize-large")
+
+    def for_image(self, header: Header) -> ThreadPoolExecutor:
+        return self.canvas if 0 < header.pixels <= CANVAS_PIXELS else self.large
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a deployment may tune per request; the defaults suit a public server."""
+
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    body_timeout: float = DEFAULT_BODY_TIMEOUT  # seconds for a whole request body
+    max_pixels: int = DEFAULT_MAX_PIXELS  # decoded pixels per image
+    allowed_hosts: tuple[str, ...] = ()  # Host header values answered ("*.example.com" allowed); empty: any
+    cors_origins: tuple[str, ...] = ()  # sites whose pages may call the API; empty: none
+
+    def to_env(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        text = os.environ.get(SETTINGS_ENV)
+        if not text:
+            return cls(max_body_bytes=max_body_from_env())
+        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(text).items()}
+        return cls(**fields)
 
 
 # --------------------------------------------------------------------------- response models (documentation)
@@ -84,7 +146,8 @@ class ErrorResult(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(description="'ok' once the model is loaded and has answered a warm-up call")
+    ready: bool = Field(description="true when predictions can be served (the status code is 503 until then)")
     version: str
     model: str
 
@@ -109,7 +172,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResult, "description": text}
     for code, text in {
         400: "malformed request (bad multipart data, bad Content-Length)",
-        413: "body over the size limit",
+        408: "the request body did not arrive in time",
+        413: "body over the size limit, or an image over the pixel limit",
         415: "the Content-Type is not an image or a multipart form",
         422: "the data is not an image that can be read, or a parameter is invalid",
     }.items()
@@ -119,48 +183,100 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 # --------------------------------------------------------------------------- the app
 
 
-def create_app(
-    model: str | os.PathLike[str] | None = None, *, max_body_bytes: int | None = None, threads: int = 0
-) -> FastAPI:
-    """Build the app with its model loaded (ModelError now, not at the first request).
+class JSONBytes(JSONResponse):
+    """JSON serialized by orjson: several times faster than json.dumps for the 10 probabilities."""
 
-    ``threads``: run the model in that many threads off the event loop (0: all on the
-    loop). With one worker on several cores, the loop preprocesses the next request
-    while the model (which releases the GIL) runs on another core. Measured with one
-    worker on 2 cores: 1,010-1,150 req/s this way, 930-970 with whole recognitions
-    in 2 threads, 890 all on the loop.
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+class App(FastAPI):
+    """FastAPI with a few ASGI layers *outside* its own error middleware, so they see every response."""
+
+    outer_layers: Sequence[Callable[[ASGIApp], ASGIApp]] = ()
+
+    def build_middleware_stack(self) -> Any:
+        app = super().build_middleware_stack()
+        for wrap in reversed(self.outer_layers):
+            app = wrap(app)
+        return app
+
+
+def create_app(
+    model: str | os.PathLike[str] | None = None,
+    *,
+    max_body_bytes: int | None = None,
+    threads: int = 1,
+    settings: Settings | None = None,
+) -> FastAPI:
+    """Build the app with its model loaded and warmed up (ModelError now, not at the first request).
+
+    ``threads``: the recognition pool's size (at least 1). With one worker on several
+    cores, the loop reads and answers requests while the model (which releases the
+    GIL) and large images' decoding run on the other cores.
     """
+    settings = settings or Settings.from_env()
+    if max_body_bytes is not None:
+        settings = Settings(**{**asdict(settings), "max_body_bytes": max_body_bytes})
     recognizer = Recognizer.load(model, threads=1)  # parallelism comes from requests, not inside one
-    pool = ThreadPoolExecutor(threads, thread_name_prefix="recognize") if threads else None
-    app = FastAPI(
+    pools = Pools(threads)
+    app = App(
         title="digit-recognizer",
         version=__version__,
         description="Recognize handwritten digits and numbers. The drawing page is at `/`.",
+        docs_url=None,
+        redoc_url=None,
+        default_response_class=JSONBytes,
     )
+    app.outer_layers = _outer_layers(settings)
     app.state.recognizer = recognizer
-    app.add_middleware(BodyLimit, limit=max_body_bytes or max_body_from_env())
+    app.state.settings = settings
+    app.state.ready = False
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, timeout=settings.body_timeout)
     install_error_handlers(app)
-    _add_api_routes(app, recognizer, pool)
+    _add_api_routes(app, recognizer, pools, settings)
     _add_page_routes(app)
+    add_offline_docs(app)
+    recognizer.probabilities(np.zeros((1, 28, 28), np.float32))  # onnxruntime's first call is the slow one
+    app.state.ready = True
     gc.freeze()  # the app's many long-lived objects leave the collector's sight: shorter pauses, a lower p99
     return app
 
 
-def recognition_threads(workers: int) -> int:
-    """Model threads per worker: the cores each worker has, at least one.
+def _outer_layers(settings: Settings) -> list[Callable[[ASGIApp], ASGIApp]]:
+    """Outermost first: headers on everything, HEAD as GET, JSON errors, then host and CORS checks."""
+    layers: list[Callable[[ASGIApp], ASGIApp]] = [SecurityHeaders, HeadAsGet]
+    hosts = ", ".join(settings.allowed_hosts)
+    explain = {b"Invalid host header": f"this server answers only for the hosts {hosts}; check the URL"}
+    layers.append(lambda app: JsonErrors(app, explain))
+    if settings.allowed_hosts:
+        layers.append(lambda app: TrustedHostMiddleware(app, allowed_hosts=list(settings.allowed_hosts)))
+    if settings.cors_origins:
+        origins = list(settings.cors_origins)
+        layers.append(
+            lambda app: CORSMiddleware(
+                app, allow_origins=origins, allow_methods=["GET", "POST", "HEAD"], allow_headers=["Content-Type"]
+            )
+        )
+    return layers
 
-    Even with a worker per core, one model thread pays: uvicorn's workers share one
-    socket, keep-alive connections can pile up on one worker, and that worker then
-    still uses a second core. Measured with 2 workers: 1,560-1,650 req/s in four
-    runs this way; 890-1,770 with everything on each worker's loop.
+
+def recognition_threads(workers: int) -> int:
+    """Recognition threads per worker: the cores each worker has, at least one.
+
+    Even with a worker per core, one thread pays: uvicorn's workers share one socket,
+    keep-alive connections can pile up on one worker, and that worker then still uses
+    a second core.
     """
     per_worker = (os.cpu_count() or 1) // workers
     return max(1, per_worker)
 
 
 def app_from_env() -> FastAPI:
-    """The uvicorn factory used with ``--workers N``: each process reads the model path from $DIGITS_MODEL."""
-    return create_app(os.environ.get(MODEL_ENV) or None, threads=int(os.environ.get(THREADS_ENV) or 0))
+    """The uvicorn factory used with ``--workers N``: each process reads its settings from the environment."""
+    protocol.configure_from_env()
+    threads = int(os.environ.get(THREADS_ENV) or 1)
+    return create_app(os.environ.get(MODEL_ENV) or None, threads=threads, settings=Settings.from_env())
 
 
 def max_body_from_env() -> int:
@@ -171,12 +287,12 @@ def max_body_from_env() -> int:
         megabytes = float(text)
     except ValueError:
         raise SystemExit(f"error: ${MAX_BODY_ENV} must be a number of megabytes, e.g. 5, got {text!r}") from None
-    if megabytes <= 0:
-        raise SystemExit(f"error: ${MAX_BODY_ENV} must be positive, got {text!r}")
+    if not math.isfinite(megabytes) or megabytes <= 0:
+        raise SystemExit(f"error: ${MAX_BODY_ENV} must be a positive number of megabytes, got {text!r}")
     return int(megabytes * 1024 * 1024)
 
 
-def _add_api_routes(app: FastAPI, recognizer: Recognizer, pool: ThreadPoolExecutor | None) -> None:
+def _add_api_routes(app: FastAPI, recognizer: Recognizer, pools: Pools, settings: Settings) -> None:
     @app.post(
         "/api/predict",
         summary="Recognize the digit (or, with multi=true, the number) in an image",
@@ -188,21 +304,33 @@ def _add_api_routes(app: FastAPI, recognizer: Recognizer, pool: ThreadPoolExecut
         request: Request,
         multi: bool = Query(False, description="read a whole number: every digit, left to right"),
         preview: bool = Query(False, description="also return the 28x28 image(s) the model saw"),
-    ) -> JSONResponse:
+    ) -> Response:
         label, data = await read_image(request)
+        header = check_pixels(data, settings.max_pixels)  # before any decoding: bombs cost microseconds
+        loop = asyncio.get_running_loop()
+        pool = pools.for_image(header)
         if multi:
-            result = recognize_number(recognizer, label, data, preview)
+            result = await loop.run_in_executor(pool, recognize_number, recognizer, label, data, preview)
+        elif is_cheap(header):
+            result = await recognize_small_digit(recognizer, pools.canvas, label, data, preview)
         else:
-            result = await recognize_digit(recognizer, pool, label, data, preview)
-        return JSONResponse(result)
+            result = await loop.run_in_executor(pool, recognize_digit, recognizer, label, data, preview)
+        return JSONBytes(result)
 
-    @app.get("/api/health", summary="Is the server up, and with which model", response_model=Health)
-    async def health() -> JSONResponse:
-        return JSONResponse({"status": "ok", "version": __version__, "model": recognizer.path.name})
+    @app.get(
+        "/api/health",
+        summary="Is the server up and ready, and with which model",
+        response_model=Health,
+        responses={503: {"model": Health, "description": "not ready yet: the model is loading"}},
+    )
+    async def health() -> Response:
+        ready = bool(app.state.ready)
+        body = {"status": "ok" if ready else "loading", "ready": ready, "version": __version__}
+        return JSONBytes({**body, "model": recognizer.path.name}, status_code=200 if ready else 503)
 
     @app.get("/api/model", summary="The model card: architecture, training, accuracy, checksum")
-    async def model_card() -> JSONResponse:
-        return JSONResponse(recognizer.card or {"name": recognizer.path.stem, "note": "no model card beside the model"})
+    async def model_card() -> Response:
+        return JSONBytes(recognizer.card or {"name": recognizer.path.stem, "note": "no model card beside the model"})
 
 
 def _add_page_routes(app: FastAPI) -> None:
@@ -210,7 +338,7 @@ def _add_page_routes(app: FastAPI) -> None:
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
-        return FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)
+        return FileResponse(STATIC / "index.html")
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> FileResponse:
@@ -247,33 +375,54 @@ async def _read_form(request: Request) -> tuple[str, bytes]:
         return upload.filename or "file", await upload.read()
 
 
-async def recognize_digit(
-    recognizer: Recognizer, pool: ThreadPoolExecutor | None, label: str, data: bytes, preview: bool
-) -> dict[str, Any]:
-    """The `digits predict --json` answer for one digit; the preview is the array the model saw.
+def is_cheap(header: Header) -> bool:
+    """A gray canvas-sized image: preprocessing it costs about a millisecond, less than a hop to the pool."""
+    return 0 < header.pixels <= INLINE_PREPROCESS_PIXELS and header.mode in INLINE_MODES
 
-    With a pool, the two halves overlap across requests: preprocessing (mostly Python,
-    holding the GIL) runs on the event loop, the model (onnxruntime releases the GIL)
-    in the pool on another core, while the loop reads and preprocesses the next request.
+
+def recognize_digit(recognizer: Recognizer, label: str, data: bytes, preview: bool) -> dict[str, Any]:
+    """The `digits predict --json` answer for one digit (run in the pool); the preview is the array the model saw."""
+    x = _preprocess(recognizer, label, data)
+    if isinstance(x, str):
+        return as_result(label, Prediction(None, 0.0, reason=x))
+    return _digit_result(label, x, recognizer.probabilities(x[None])[0], preview)
+
+
+async def recognize_small_digit(
+    recognizer: Recognizer, pool: ThreadPoolExecutor, label: str, data: bytes, preview: bool
+) -> dict[str, Any]:
+    """``recognize_digit`` for a canvas-sized image: the two halves overlap across requests.
+
+    Preprocessing (about a millisecond, mostly Python holding the GIL) runs on the
+    event loop; the model (onnxruntime releases the GIL) runs in the pool on another
+    core while the loop reads and preprocesses the next request.
     """
+    x = _preprocess(recognizer, label, data)
+    if isinstance(x, str):
+        return as_result(label, Prediction(None, 0.0, reason=x))
+    probabilities = await asyncio.get_running_loop().run_in_executor(pool, recognizer.probabilities, x[None])
+    return _digit_result(label, x, probabilities[0], preview)
+
+
+def _preprocess(recognizer: Recognizer, label: str, data: bytes) -> np.ndarray | str:
+    """The 28x28 input, or why the image holds no digit; an unreadable image is a 422."""
     try:
-        x = recognizer.preprocess(data)
+        return recognizer.preprocess(data)
     except NoDigit as empty:
-        return as_result(label, Prediction(None, 0.0, reason=str(empty)))
+        return str(empty)
     except ImageError as exc:
         raise ApiError(422, f"cannot read the image: {exc}", path=label) from None
-    if pool is None:
-        probabilities = recognizer.probabilities(x[None])
-    else:
-        probabilities = await asyncio.get_running_loop().run_in_executor(pool, recognizer.probabilities, x[None])
-    result = as_result(label, Prediction.from_probabilities(probabilities[0]))
+
+
+def _digit_result(label: str, x: np.ndarray, probabilities: np.ndarray, preview: bool) -> dict[str, Any]:
+    result = as_result(label, Prediction.from_probabilities(probabilities))
     if preview:
         result["preview"] = pixels(x)
     return result
 
 
 def recognize_number(recognizer: Recognizer, label: str, data: bytes, preview: bool) -> dict[str, Any]:
-    """The `digits predict --json --multi` answer; unreadable images become a 422 with the reason."""
+    """The `digits predict --json --multi` answer (run in the pool); unreadable images become a 422."""
     try:
         found = recognizer.predict_number(data)
     except ImageError as exc:
@@ -304,29 +453,61 @@ def run(
     *,
     max_body_mb: float | None = None,
     access_log: bool = False,
+    max_megapixels: float | None = None,
+    body_timeout: float | None = None,
+    header_timeout: float | None = None,
+    max_connections: int | None = None,
+    allowed_hosts: Sequence[str] = (),
+    cors: Sequence[str] = (),
 ) -> int:
     """Serve until Ctrl+C; each worker process loads the model once.
 
     No access log by default: a line per request costs more than recognizing a digit.
+    Options left None take their defaults (``Settings``, ``protocol.ConnectionLimits``).
     """
     import uvicorn
 
     if workers < 1:
         raise SystemExit(f"error: --workers must be at least 1, got {workers}")
     if max_body_mb is not None:
-        os.environ[MAX_BODY_ENV] = str(max_body_mb)  # read by create_app, here and in every worker
+        os.environ[MAX_BODY_ENV] = str(max_body_mb)  # read by Settings.from_env, here and in every worker
+    base = Settings(max_body_bytes=max_body_from_env())
+    settings = Settings(
+        max_body_bytes=base.max_body_bytes,
+        body_timeout=body_timeout if body_timeout is not None else base.body_timeout,
+        max_pixels=int(max_megapixels * 1e6) if max_megapixels is not None else base.max_pixels,
+        allowed_hosts=tuple(allowed_hosts),
+        cors_origins=tuple(cors),
+    )
+    defaults = protocol.ConnectionLimits()
+    limits = protocol.configure(
+        protocol.ConnectionLimits(
+            header_timeout=header_timeout if header_timeout is not None else defaults.header_timeout,
+            max_header_bytes=defaults.max_header_bytes,
+            max_connections=max_connections if max_connections is not None else defaults.max_connections,
+        )
+    )
     threads = recognition_threads(workers)
-    app = create_app(model, threads=threads)  # a bad model or $DIGITS_MAX_BODY_MB fails here, with its message
+    app = create_app(model, threads=threads, settings=settings)  # a bad model fails here, with its message
     recognizer: Recognizer = app.state.recognizer
     _check_port_free(host, port)
-    _print_banner(host, port, recognizer, workers)
+    _print_banner(host, port, recognizer, workers, settings, limits)
     log_level = "info" if access_log else "warning"
-    options: dict[str, Any] = {"host": host, "port": port, "log_level": log_level, "access_log": access_log}
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "access_log": access_log,
+        "http": protocol.GuardedHttpToolsProtocol,  # header deadline and size, connection cap
+        "server_header": False,
+        "timeout_keep_alive": 5,  # idle kept-alive connections close after 5 s (uvicorn's default, said aloud)
+    }
     if workers == 1:
         uvicorn.run(app, **options)
     else:
         os.environ[MODEL_ENV] = str(recognizer.path.resolve())  # worker processes inherit the environment
         os.environ[THREADS_ENV] = str(threads)
+        os.environ[SETTINGS_ENV] = settings.to_env()
         uvicorn.run(f"{__name__}:app_from_env", factory=True, workers=workers, **options)
     return 0
 
@@ -345,11 +526,21 @@ def _check_port_free(host: str, port: int) -> None:
             ) from None
 
 
-def _print_banner(host: str, port: int, recognizer: Recognizer, workers: int) -> None:
+def _print_banner(
+    host: str, port: int, recognizer: Recognizer, workers: int, settings: Settings, limits: protocol.ConnectionLimits
+) -> None:
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else ("localhost" if host == "::" else host)
     url = f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
     print(f"digits serve: model {recognizer.path.name}, {workers} worker(s), listening on {host}:{port}")
     if host in ("0.0.0.0", "::"):
         print(f"  reachable from your network as http://<this machine's address>:{port}/")
     print(f"  Open {url} to draw digits; API: POST {url}api/predict, docs: {url}docs")
+    print(
+        f"  Limits per worker: {limits.max_connections} connections, headers within {limits.header_timeout:g} s, "
+        f"bodies up to {settings.max_body_bytes / 1024 / 1024:g} MB within {settings.body_timeout:g} s, "
+        f"images up to {settings.max_pixels / 1e6:g} megapixels"
+    )
+    hosts = ", ".join(settings.allowed_hosts) or "any (set --allowed-hosts for a public deployment)"
+    cors = ", ".join(settings.cors_origins) or "none (pages of other sites cannot call the API; see --cors)"
+    print(f"  Hosts answered: {hosts}; cross-origin callers: {cors}")
     print("  Press Ctrl+C to stop.", flush=True)

@@ -1,0 +1,209 @@
+"""The guards uvicorn lacks at the connection level, so that no client can stall the server.
+
+uvicorn (0.54, httptools parser) has a keep-alive timeout but no deadline for a
+request's *headers*, no cap on their size, and its ``limit_concurrency`` answers
+503 to everyone once idle connections fill it. Three attacks follow: many
+connections that never finish their headers (slowloris) use up the process's file
+descriptors; one endless header grows the parser's buffers and blocks the loop; and
+idle connections are never closed. :class:`GuardedHttpToolsProtocol` is uvicorn's
+own httptools protocol with three additions:
+
+- **header deadline**: from the connection (or the first byte of the next request
+  on a kept-alive connection) to the end of the headers: ``header_timeout`` seconds,
+  else a JSON 408 and the connection is closed;
+- **header size**: more than ``max_header_bytes`` before the headers end: a JSON
+  431 and close, before the parser buffers more;
+- **connection cap**: at ``max_connections`` open connections, a new one *sheds
+  the connection that has waited longest for its headers* (an attacker's, since a
+  real client sends its headers at once) instead of being refused; only when every
+  connection has a request in progress is the newcomer refused with a JSON 503.
+
+It also answers uvicorn's "malformed request" 400 as JSON, like every other error.
+The request *body* deadline lives in the app (``limits.BodyLimit``), which sees it.
+
+Limits reach worker processes (``--workers N``) through the environment, see
+:func:`configure_from_env`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+LIMITS_ENV = "DIGITS_CONNECTION_LIMITS"  # JSON of ConnectionLimits, for worker processes
+FD_RESERVE = 100  # descriptors kept free for the model, logs, threads and accept() itself
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """Per worker process. The defaults suit a public server; each is a `digits serve` option."""
+
+    header_timeout: float = 10.0  # seconds to send a request's headers
+    max_header_bytes: int = 32 * 1024  # request line + headers (nginx allows 4 x 8 KB)
+    max_connections: int = 1000  # open connections; lowered to fit the process's file limit
+
+
+_limits = ConnectionLimits()
+
+
+def configure(limits: ConnectionLimits) -> ConnectionLimits:
+    """Use ``limits`` for every connection of this process, capped to what its file limit allows."""
+    global _limits
+    _limits = ConnectionLimits(
+        header_timeout=limits.header_timeout,
+        max_header_bytes=limits.max_header_bytes,
+        max_connections=min(limits.max_connections, connections_the_file_limit_allows()),
+    )
+    os.environ[LIMITS_ENV] = json.dumps(asdict(limits))  # worker processes inherit the environment
+    return _limits
+
+
+def configure_from_env() -> ConnectionLimits:
+    """In a worker process: the limits the parent configured (defaults when it set none)."""
+    text = os.environ.get(LIMITS_ENV)
+    return configure(ConnectionLimits(**json.loads(text)) if text else ConnectionLimits())
+
+
+def connections_the_file_limit_allows() -> int:
+    """Raise the soft open-file limit to the hard one (as nginx does) and leave a reserve.
+
+    A process that runs out of descriptors cannot accept() at all: the cap must bite
+    first, so that shedding an idle connection always frees room for a real one.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    if soft == resource.RLIM_INFINITY:
+        return 1_000_000
+    return max(16, int(soft) - FD_RESERVE)
+
+
+def raw_json_response(status: int, reason: str, message: str) -> bytes:
+    """A complete HTTP/1.1 response that closes the connection, for errors before the app is involved."""
+    body = json.dumps({"error": message, "status": status}).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
+        "x-content-type-options: nosniff\r\nconnection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a header deadline, a header size cap and a shedding connection cap."""
+
+    _header_timer: asyncio.TimerHandle | None = None
+    _waiting_since: float | None = None  # when this connection started waiting for a request's headers
+    _header_bytes = 0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._waiting_since = time.monotonic()
+        self._start_header_timer()
+        if len(self.connections) > _limits.max_connections:
+            self._make_room()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_header_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._waiting_since is not None and self._header_timer is None:  # a kept-alive connection's next request
+            self._start_header_timer()
+        super().data_received(data)
+        if self._waiting_since is not None and not self.transport.is_closing():
+            self._header_bytes += len(data)
+            if self._header_bytes > _limits.max_header_bytes:
+                self._refuse(
+                    431,
+                    "Request Header Fields Too Large",
+                    f"the request line and headers are over {_limits.max_header_bytes:,} bytes; send fewer or "
+                    "shorter headers",
+                )
+
+    def on_message_begin(self) -> None:
+        self._header_bytes = 0
+        super().on_message_begin()
+
+    def on_headers_complete(self) -> None:
+        self._stop_header_timer()
+        self._waiting_since = None
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.pipeline and not self.transport.is_closing():
+            self._waiting_since = time.monotonic()  # idle: the keep-alive timeout runs, and it may be shed
+
+    def send_400_response(self, msg: str) -> None:
+        self.transport.write(
+            raw_json_response(
+                400,
+                "Bad Request",
+                "malformed HTTP request (request line, a header or Content-Length is not valid HTTP/1.1); "
+                "check what the client sends",
+            )
+        )
+        self.transport.close()
+
+    # -- the guards ---------------------------------------------------------------------
+
+    def _start_header_timer(self) -> None:
+        self._header_timer = self.loop.call_later(_limits.header_timeout, self._headers_too_slow)
+
+    def _stop_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if self._waiting_since is not None and self._is_idle():
+            self._refuse(
+                408,
+                "Request Timeout",
+                f"the request headers did not arrive within {_limits.header_timeout:g} s; send the whole request "
+                "at once",
+            )
+
+    def _is_idle(self) -> bool:
+        """No request of this connection is being answered (a pipelined one may be)."""
+        return self.cycle is None or self.cycle.response_complete
+
+    def _refuse(self, status: int, reason: str, message: str) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(raw_json_response(status, reason, message))
+            self.transport.close()
+
+    def _make_room(self) -> None:
+        """Over the cap: close the connection that has waited longest for headers, else refuse this one."""
+        waiting = [
+            c
+            for c in self.connections
+            if isinstance(c, GuardedHttpToolsProtocol) and c._waiting_since is not None and c._is_idle()
+        ]
+        oldest = min(waiting, key=_waiting_since, default=None)
+        if oldest is None or oldest is self:
+            self._refuse(
+                503,
+                "Service Unavailable",
+                f"the server is answering {len(self.connections) - 1} connections, its limit; retry in a moment",
+            )
+        else:
+            oldest._waiting_since = None  # not a candidate twice: it leaves the set only on the next loop turn
+            oldest._stop_header_timer()
+            oldest.transport.close()
+
+
+def _waiting_since(connection: Any) -> float:
+    return float(connection._waiting_since)
