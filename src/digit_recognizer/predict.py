@@ -30,11 +30,13 @@ def image_files(paths: Iterable[Path]) -> list[Path]:
     return out
 
 
-def result_for(recognizer: Recognizer, path: Path | str, source: Any, multi: bool) -> dict[str, Any]:
+def result_for(
+    recognizer: Recognizer, path: Path | str, source: Any, multi: bool, digits: int | None = None
+) -> dict[str, Any]:
     """The JSON-ready result for one image: shared by `digits predict --json` and the HTTP API."""
     try:
         found: Prediction | NumberPrediction = (
-            recognizer.predict_number(source) if multi else recognizer.predict(source)
+            recognizer.predict_number(source, digits) if multi else recognizer.predict(source)
         )
     except ImageError as exc:
         return {"path": str(path), "error": str(exc)}
@@ -57,6 +59,7 @@ def predict_files(
     as_json: bool = False,
     top_k: int = 3,
     multi: bool = False,
+    digits: int | None = None,
     out: TextIO | None = None,
 ) -> int:
     """Print one result per image; return 1 if any file failed, else 0."""
@@ -71,7 +74,7 @@ def predict_files(
     if not as_json:
         print(_header(width, multi), file=out)
     for path in files:
-        result = result_for(recognizer, path, path, multi)
+        result = result_for(recognizer, path, path, multi, digits)
         failed |= "error" in result
         print(json.dumps(result) if as_json else _row(result, width, top_k, multi), file=out, flush=True)
     return 1 if failed else 0

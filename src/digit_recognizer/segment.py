@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 from scipy import ndimage
@@ -36,24 +37,39 @@ Box = tuple[int, int, int, int]  # x0, y0, x1, y1
 Scorer = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) images -> (N, 11) scores: digits 0-9, then "no digit"
 
 NO_DIGIT = 10  # the "not a digit" column of the scores
+MAX_DIGITS = 64  # the most digits a caller may ask for (``digits=N``)
 MAX_PRIMITIVES = 6  # a candidate digit is at most this many neighbouring primitives
-MAX_CUTS = 5  # cut candidates kept per stroke, the cheapest first
+MAX_CUTS = 4  # cut candidates kept per stroke, the cheapest first
 
+MODEL_WEIGHT = 2.0  # the model's log probabilities count this much against the priors' (an unsure digit costs)
 # Priors, as log-probabilities per unit; lengths are in units of the number's height H.
-SHORT_DIGIT = 0.6  # a digit shorter than this share of H costs SHORT_COST per missing H
-SHORT_COST = 5.0
-WIDE_DIGIT = 0.95  # a digit wider than this costs WIDE_COST per extra H
-WIDE_COST = 8.0
+SHORT_DIGIT = 0.8  # a digit shorter than this share of H costs SHORT_COST per missing H
+SHORT_COST = 6.0
+WIDE_DIGIT = 1.3  # a digit wider than this costs WIDE_COST per extra H
+WIDE_COST = 4.0
 THIN_DIGIT = 0.22  # anything but a 1 narrower than this costs THIN_COST per missing H
 THIN_COST = 8.0
-CUT_COST = 1.2  # per stroke a cut goes through, shared by the two sides of the cut
+CUT_COST = 0.4  # per stroke a cut goes through, shared by the two sides of the cut
 APART_COST = 2.5  # a digit that leaves out strokes lying within its own columns, per share overlapped
 MAX_GAP = 0.25  # a blank wider than this inside one digit: the run is two digits, not one
 MARK_SIZE = 0.3  # marks smaller than this share of H (longer side) may be stray marks
 MARK_PENS = 3.0  # so may marks shorter than this many pen widths (a dot, a short dash) at any size
 MARK_CHANCE = 0.6  # the chance a small mark is a stray mark rather than part of the number
 DOT_AS_DIGIT_COST = 6.0  # a dot or dash read as a digit on its own
-CUT_MARGIN = 0.1  # cuts stay this share of H inside a stroke's ends
+SUSPECT_WIDTH = 1.5  # a digit read wider than this share of H may be two: its strokes are cut
+SUSPECT_BELOW = 0.72  # so are the strokes of a digit read with less confidence than this
+DIGIT_COST = -0.25  # each digit read (more: fewer, larger digits)
+# Width for height of each digit 0-9 in UNIPEN's training writers: median and spread of log(w / h)
+# (pen 8% of the height included). Merged digits and slivers of cut digits fall outside.
+ASPECT_LOG_MEDIAN = np.array([-0.11, -1.05, -0.08, -0.32, -0.34, -0.16, -0.45, -0.24, -0.39, -0.47])
+ASPECT_LOG_SPREAD = np.array([0.32, 0.64, 0.27, 0.25, 0.33, 0.28, 0.24, 0.28, 0.25, 0.24])
+ASPECT_COST = 0.5  # per squared spread wider than one spread above the median
+SUSPECT_ASPECT = 2.0  # a digit read further than this many spreads from its median width is cut
+CUT_MARGIN = 0.06  # cuts stay this share of H inside a stroke's ends
+CUT_SPACING = 0.15  # and at least this share of H apart
+CUT_WIDTH = 0.45  # strokes narrower than this share of H are never cut
+JOIN_COST = 0.6  # separate strokes of one digit side by side, not overlapping (see _side_by_side)
+JOIN_OVERLAP = 0.33
 
 
 @dataclass(frozen=True)
@@ -87,34 +103,94 @@ def segment(source: ImageSource, scores: Scorer | None = None, *, digits: int | 
     ``scores`` is the model (``Recognizer.scores``): without it the grouping rests on
     shapes alone (strokes that overlap are one digit; touching digits are not cut).
     ``digits`` asks for exactly that many digits. Raises NoDigit for a blank image.
+
+    Cuts are proposed lazily, to keep a number's cost near that of its digits: first the
+    strokes are read whole; then the strokes of every digit the model is unsure of, or
+    that is wide enough to be two digits, are cut, and the best path is sought again
+    over all candidates (those already read are not read twice).
     """
-    if digits is not None and digits < 1:
-        raise ValueError(f"digits must be a positive count, got {digits}")
+    if digits is not None and not 1 <= digits <= MAX_DIGITS:
+        raise ValueError(f"digits must be a count from 1 to {MAX_DIGITS}, got {digits}")
     gray, scale = _load(source)
     ink, labels = find_ink(gray)
-    primitives, height = over_segment(labels)
-    if scores is None:
-        primitives = _whole_strokes(primitives)
-    candidates = _candidates(primitives, height)
-    images = [_candidate_image(ink, labels, primitives, c) for c in candidates]
-    table = (
-        np.asarray(scores(np.stack(images)), dtype=np.float64) if scores is not None else _uniform(len(candidates))
-    )
-    path = _best_path(primitives, candidates, table, height, digits)
-    if path is None:  # fewer pieces than asked for: the best reading of any length
-        found = _best_path(primitives, candidates, table, height, None)
-        assert found is not None  # every primitive can be a digit on its own
-        path, reason = found, f"could not find {digits} digits in the image; read {len(found[0])}"
-    else:
+    reader = _Reader(ink, labels, scores)
+    strokes, height = over_segment(labels)
+    reading = reader.read(strokes, height, digits)
+    if scores is not None:
+        suspects = reading.suspects(height, digits)
+        if suspects:
+            reading = reader.read(over_segment(labels, cut=suspects)[0], height, digits)
+    return reading.result(scale)
+
+
+@dataclass
+class _Reading:
+    primitives: list[Primitive]
+    candidates: list[_Candidate]
+    images: list[np.ndarray]
+    table: np.ndarray
+    chosen: list[int]
+    left_out: list[int]
+    scored: bool
+    reason: str | None
+
+    def suspects(self, height: float, digits: int | None) -> set[int]:
+        """Strokes worth cutting: those of digits read unsure or wide enough to be two."""
+        out: set[int] = set()
+        for k in self.chosen:
+            c = self.candidates[k]
+            scores = self.table[k][:10]
+            wide = c.box[2] - c.box[0] > SUSPECT_WIDTH * height or _aspect_z(c)[scores.argmax()] > SUSPECT_ASPECT
+            if wide or scores.max() < SUSPECT_BELOW or (digits is not None and len(self.chosen) < digits):
+                out |= {p.label for p in self.primitives[c.start : c.stop]}
+        return out
+
+    def result(self, scale: float) -> Segmentation:
+        pieces = [
+            Piece(
+                self.images[k],
+                _scaled(self.candidates[k].box, scale),
+                tuple(self.table[k].tolist()) if self.scored else (),
+            )
+            for k in self.chosen
+        ]
+        ignored = [_scaled(self.primitives[i].box, scale) for i in self.left_out]
+        reason = self.reason if pieces else "only stray marks (dots or short dashes), no digit"
+        return Segmentation(pieces, ignored, reason)
+
+
+class _Reader:
+    """Scores candidates with the model, each run of primitives once, and finds the best path."""
+
+    def __init__(self, ink: np.ndarray, labels: np.ndarray, scores: Scorer | None) -> None:
+        self.ink, self.labels, self.scores = ink, labels, scores
+        self.seen: dict[tuple[tuple[int, int, int], ...], tuple[np.ndarray, np.ndarray]] = {}
+
+    def read(self, primitives: list[Primitive], height: float, digits: int | None) -> _Reading:
+        candidates = _candidates(primitives, height)
+        keys = [tuple((p.label, p.box[0], p.box[2]) for p in primitives[c.start : c.stop]) for c in candidates]
+        new = [k for k, key in enumerate(keys) if key not in self.seen]
+        if new:
+            images = np.stack([_candidate_image(self.ink, self.labels, primitives, candidates[k]) for k in new])
+            table = self._score(images)
+            for k, image, row in zip(new, images, table, strict=True):
+                self.seen[keys[k]] = (image, row)
+        images_list = [self.seen[key][0] for key in keys]
+        table = np.stack([self.seen[key][1] for key in keys])
         reason = None
-    chosen, left_out = path
-    pieces = [
-        Piece(images[k], _scaled(candidates[k].box, scale), tuple(table[k].tolist()) if scores else ()) for k in chosen
-    ]
-    ignored = [_scaled(primitives[i].box, scale) for i in left_out]
-    if not pieces:
-        reason = "only stray marks (dots or short dashes), no digit"
-    return Segmentation(pieces, ignored, reason)
+        path = _best_path(primitives, candidates, table, height, digits)
+        if path is None:  # fewer pieces than asked for: the best reading of any length
+            path = _best_path(primitives, candidates, table, height, None)
+            assert path is not None  # every primitive alone is a candidate
+            reason = f"could not find {digits} digits in the image; read {len(path[0])}"
+        return _Reading(primitives, candidates, images_list, table, *path, self.scores is not None, reason)
+
+    def _score(self, images: np.ndarray) -> np.ndarray:
+        if self.scores is None:
+            table = np.full((len(images), NO_DIGIT + 1), 0.1)
+            table[:, NO_DIGIT] = 0
+            return table
+        return np.asarray(self.scores(images), dtype=np.float64)
 
 
 # --------------------------------------------------------------------------- 1. primitives
@@ -140,8 +216,11 @@ class Primitive:
         return self.left_cut == 0 and self.right_cut == 0
 
 
-def over_segment(labels: np.ndarray) -> tuple[list[Primitive], float]:
-    """The primitives left to right (by centre), and the number's height H in pixels."""
+def over_segment(labels: np.ndarray, cut: set[int] | None = None) -> tuple[list[Primitive], float]:
+    """The primitives left to right (by centre), and the number's height H in pixels.
+
+    Strokes whose labels are in ``cut`` are cut where touching digits may meet; the others stay whole.
+    """
     found = [(i + 1, s) for i, s in enumerate(ndimage.find_objects(labels)) if s is not None]
     if not found:
         raise NoDigit("only specks of noise, no digit")
@@ -154,13 +233,18 @@ def over_segment(labels: np.ndarray) -> tuple[list[Primitive], float]:
         longest = max(h, w)
         mark = longest < MARK_SIZE * height or longest < MARK_PENS * pen
         dot = longest < MARK_PENS * pen
-        cuts = _cut_columns(mask, height, pen) if not mark else []
+        cuts = _cut_columns(mask, height, pen) if cut and label in cut and not mark else []
         edges = [0, *cuts, w]
         crossed = [0.0, *(np.count_nonzero(mask[:, x]) / pen for x in cuts), 0.0]
         for k in range(len(edges) - 1):
             part = mask[:, edges[k] : edges[k + 1]]
             ys = np.flatnonzero(part.any(1))
-            box = (cols.start + edges[k], rows.start + int(ys[0]), cols.start + edges[k + 1], rows.start + int(ys[-1]) + 1)
+            box = (
+                cols.start + edges[k],
+                rows.start + int(ys[0]),
+                cols.start + edges[k + 1],
+                rows.start + int(ys[-1]) + 1,
+            )
             primitives.append(Primitive(label, box, crossed[k], crossed[k + 1], mark, dot))
     primitives.sort(key=lambda p: (p.box[0] + p.box[2], p.box[0]))
     return primitives, height
@@ -175,7 +259,7 @@ def _cut_columns(mask: np.ndarray, height: float, pen: float) -> list[int]:
     """
     h, w = mask.shape
     margin = max(2, round(CUT_MARGIN * height))
-    if w < 2 * margin + 1 or w < 0.35 * h:
+    if w < CUT_WIDTH * height or w < 0.35 * h:
         return []
     ink = mask.sum(0).astype(np.float64)
     rows = np.arange(h)[:, None]
@@ -187,7 +271,7 @@ def _cut_columns(mask: np.ndarray, height: float, pen: float) -> list[int]:
     cost = {x: ink[x] / pen for x in places if margin <= x < w - margin}
     kept: list[int] = []
     for x in sorted(cost, key=lambda x: (cost[x], x)):
-        if cost[x] <= 3.5 and all(abs(x - k) >= margin for k in kept):
+        if cost[x] <= 3.5 and all(abs(x - k) >= CUT_SPACING * height for k in kept):
             kept.append(x)
         if len(kept) == MAX_CUTS:
             break
@@ -200,19 +284,6 @@ def _local_minima(profile: np.ndarray, reach: int) -> list[int]:
     at_min = profile <= lowest
     runs, count = ndimage.label(at_min)
     return [int(np.flatnonzero(runs == r).mean()) for r in range(1, count + 1)]
-
-
-def _whole_strokes(primitives: list[Primitive]) -> list[Primitive]:
-    """Without a model no cut can be judged: each stroke stays whole."""
-    out: dict[int, Primitive] = {}
-    for p in primitives:
-        q = out.get(p.label)
-        if q is None:
-            out[p.label] = Primitive(p.label, p.box, 0.0, 0.0, p.mark, p.dot)
-        else:
-            box = (min(q.box[0], p.box[0]), min(q.box[1], p.box[1]), max(q.box[2], p.box[2]), max(q.box[3], p.box[3]))
-            out[p.label] = Primitive(p.label, box, 0.0, 0.0, q.mark, q.dot)
-    return sorted(out.values(), key=lambda p: (p.box[0] + p.box[2], p.box[0]))
 
 
 # --------------------------------------------------------------------------- 2. candidates
@@ -234,8 +305,8 @@ def _candidates(primitives: Sequence[Primitive], height: float) -> list[_Candida
         for stop in range(start + 1, min(start + MAX_PRIMITIVES, len(primitives)) + 1):
             run = primitives[start:stop]
             box = _union([p.box for p in run])
-            if box[2] - box[0] > 1.6 * height:
-                break
+            if stop - start > 1 and box[2] - box[0] > 1.6 * height:
+                break  # a lone primitive is always a candidate, so every reading exists
             if stop - start > 1 and _widest_gap(run) > MAX_GAP * height:
                 continue
             dot = len(run) == 1 and run[0].dot
@@ -250,11 +321,12 @@ def _shape_prior(primitives: Sequence[Primitive], start: int, stop: int, box: Bo
     wide = max(0.0, (x1 - x0) / height - WIDE_DIGIT)
     inside = primitives[start:stop]
     labels = {p.label for p in inside}
-    # A cut costs at each side a cut-off neighbour stays out; the two sides share it.
+    # A cut costs where the slice on its other side stays out of the digit; the two sides share it.
+    starts = {(p.label, p.box[0]) for p in inside}
+    ends = {(p.label, p.box[2]) for p in inside}
     cut = sum(
-        0.5 * p.left_cut * (k == start or primitives[k - 1].label != p.label)
-        + 0.5 * p.right_cut * (k == stop - 1 or primitives[k + 1].label != p.label)
-        for k, p in enumerate(inside, start)
+        0.5 * p.left_cut * ((p.label, p.box[0]) not in ends) + 0.5 * p.right_cut * ((p.label, p.box[2]) not in starts)
+        for p in inside
     )
     apart = 0.0
     for k in (*range(max(0, start - 2), start), *range(stop, min(len(primitives), stop + 2))):
@@ -263,9 +335,30 @@ def _shape_prior(primitives: Sequence[Primitive], start: int, stop: int, box: Bo
             continue
         shared = min(x1, p.box[2]) - max(x0, p.box[0])
         narrower = max(1, min(x1 - x0, p.box[2] - p.box[0]))
-        weight = min(1.0, (p.box[3] - p.box[1]) / (0.5 * height))
+        weight = min(1.0, max(p.box[3] - p.box[1], p.box[2] - p.box[0]) / (0.5 * height))
         apart = max(apart, weight * max(0.0, shared / narrower))
-    return -(SHORT_COST * short + WIDE_COST * wide + CUT_COST * cut + APART_COST * apart)
+    return -(
+        SHORT_COST * short + WIDE_COST * wide + CUT_COST * cut + APART_COST * apart + JOIN_COST * _side_by_side(inside)
+    )
+
+
+def _side_by_side(inside: Sequence[Primitive]) -> float:
+    """How far the separate strokes of one candidate digit sit beside rather than over each other.
+
+    The strokes of one digit overlap in x (a 5's flag over its body, a 4's bar across its
+    stem); two strokes merely next to each other are more likely two digits. 0 for strokes
+    that overlap by a third of the narrower one; up to 2 for strokes a third of it apart.
+    """
+    spans: dict[int, tuple[int, int]] = {}
+    for p in inside:
+        x0, x1 = spans.get(p.label, (p.box[0], p.box[2]))
+        spans[p.label] = (min(x0, p.box[0]), max(x1, p.box[2]))
+    ordered = sorted(spans.values())
+    cost = 0.0
+    for (a0, a1), (b0, b1) in pairwise(ordered):
+        share = (min(a1, b1) - b0) / max(1, min(a1 - a0, b1 - b0))
+        cost += min(2.0, max(0.0, JOIN_OVERLAP - share) / JOIN_OVERLAP)
+    return cost
 
 
 def _widest_gap(run: Sequence[Primitive]) -> float:
@@ -297,12 +390,6 @@ def _candidate_image(ink: np.ndarray, labels: np.ndarray, primitives: Sequence[P
     return normalize(crop)
 
 
-def _uniform(n: int) -> np.ndarray:
-    table = np.full((n, NO_DIGIT + 1), 0.1)
-    table[:, NO_DIGIT] = 0
-    return table
-
-
 # --------------------------------------------------------------------------- 3. the best path
 
 
@@ -311,9 +398,17 @@ def _digit_score(scores: np.ndarray, c: _Candidate, height: float) -> float:
     p = np.maximum(scores[:10], 1e-9)
     width = (c.box[2] - c.box[0]) / height
     thin = THIN_COST * max(0.0, THIN_DIGIT - width)
-    log_p = np.log(p) - thin
+    log_p = (
+        MODEL_WEIGHT * np.log(p) - thin - ASPECT_COST * np.maximum(0.0, _aspect_z(c) - 1) ** 2
+    )  # too wide: merged digits
     log_p[1] += thin  # a 1 may be as thin as its pen
-    return float(log_p.max()) + c.prior - DOT_AS_DIGIT_COST * c.dot
+    return float(log_p.max()) + c.prior - DOT_AS_DIGIT_COST * c.dot - DIGIT_COST
+
+
+def _aspect_z(c: _Candidate) -> np.ndarray:
+    """How many spreads the candidate's width for its height lies from each digit's median."""
+    x0, y0, x1, y1 = c.box
+    return (math.log(max(x1 - x0, 1) / max(y1 - y0, 1)) - ASPECT_LOG_MEDIAN) / ASPECT_LOG_SPREAD
 
 
 def _mark_score(primitive: Primitive, scores: np.ndarray | None) -> float:
@@ -361,10 +456,7 @@ def _best_path(
                 if score > best[i][count]:
                     best[i][count] = score
                     back[i][count] = (start, count - 1, k)
-    if digits is None:
-        count = max(range(most + 1), key=lambda k: best[n][k])
-    else:
-        count = digits
+    count = max(range(most + 1), key=lambda k: best[n][k]) if digits is None else digits
     if best[n][count] == minus:
         return None
     chosen, left_out = [], []

@@ -34,6 +34,7 @@ from .. import __version__
 from ..predict import as_result
 from ..preprocess import ImageError, NoDigit
 from ..recognizer import Prediction, Recognizer
+from ..segment import MAX_DIGITS
 from .errors import ApiError, install_error_handlers
 from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 
@@ -72,6 +73,10 @@ class PredictResult(BaseModel):
     reason: str | None = Field(None, description="why no digit was found (blank image, only specks)")
     number: str | None = Field(None, description="multi mode: the digits read left to right")
     digits: list[DigitResult] | None = Field(None, description="multi mode: each digit found, left to right")
+    unsure: bool | None = Field(None, description="multi mode: the weakest digit is unsure (show as unsure)")
+    ignored: list[dict[str, list[int]]] | None = Field(
+        None, description="multi mode: marks left out of every digit (dots, dashes), each with its box"
+    )
     preview: list[list[int]] | None = Field(
         None, description="with preview=true: the 28x28 image the model saw, white ink on black, 0-255"
     )
@@ -188,10 +193,13 @@ def _add_api_routes(app: FastAPI, recognizer: Recognizer, pool: ThreadPoolExecut
         request: Request,
         multi: bool = Query(False, description="read a whole number: every digit, left to right"),
         preview: bool = Query(False, description="also return the 28x28 image(s) the model saw"),
+        digits: int | None = Query(
+            None, ge=1, le=MAX_DIGITS, description="the number has exactly this many digits (implies multi=true)"
+        ),
     ) -> JSONResponse:
         label, data = await read_image(request)
-        if multi:
-            result = recognize_number(recognizer, label, data, preview)
+        if multi or digits is not None:
+            result = recognize_number(recognizer, label, data, preview, digits)
         else:
             result = await recognize_digit(recognizer, pool, label, data, preview)
         return JSONResponse(result)
@@ -272,10 +280,12 @@ async def recognize_digit(
     return result
 
 
-def recognize_number(recognizer: Recognizer, label: str, data: bytes, preview: bool) -> dict[str, Any]:
+def recognize_number(
+    recognizer: Recognizer, label: str, data: bytes, preview: bool, digits: int | None = None
+) -> dict[str, Any]:
     """The `digits predict --json --multi` answer; unreadable images become a 422 with the reason."""
     try:
-        found = recognizer.predict_number(data)
+        found = recognizer.predict_number(data, digits)
     except ImageError as exc:
         raise ApiError(422, f"cannot read the image: {exc}", path=label) from None
     result = as_result(label, found)
