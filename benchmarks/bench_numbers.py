@@ -13,8 +13,10 @@ in two styles: ``canvas`` (black pen on a white canvas, as the apps draw) and ``
 (smaller, grey paper, ink of varying darkness, noise, then binarized or saved as JPEG).
 
 Reported: exact-number accuracy per spacing and style, digit-count errors (a digit
-dropped or invented), the same with the count given (``digits=N``), and the time per
-number against one digit's recognition (``Recognizer.predict`` on a one-digit canvas).
+dropped or invented), the same with the count given (``digits=N``), the model's own
+ceiling ("digits alone": every digit of the number read right when drawn alone, so the
+gap to "exact" is what segmentation loses), and the time per number against one
+digit's recognition (``Recognizer.predict`` on a one-digit canvas).
 
 Usage:  python benchmarks/bench_numbers.py [--n 1200] [--seed 0] [--writers test] [--model PATH]
 ``--writers val`` composes numbers from validation writers: tune on those, report on test.
@@ -47,6 +49,7 @@ class Case:
     spacing: str  # apart | touching | two-stroke
     style: str  # canvas | scan
     image: Image.Image
+    alone: list[Image.Image]  # each digit drawn alone, in the same style: what the model reads without segmentation
 
 
 def by_writer(samples: tuple[InkSample, ...]) -> dict[str, dict[int, list[InkSample]]]:
@@ -68,13 +71,15 @@ def pick_number(writer: dict[int, list[InkSample]], length: int, spacing: str, r
     return chosen
 
 
-def compose(digits: list[InkSample], spacing: str, height: float, pen: float, rng: Rng) -> tuple[list[Stroke], int]:
-    """The digits' strokes placed left to right on one line; returns strokes and canvas width."""
+def compose(
+    digits: list[InkSample], spacing: str, height: float, pen: float, rng: Rng
+) -> tuple[list[list[Stroke]], int]:
+    """Each digit's strokes placed left to right on one line; returns them and the canvas width."""
     touching = set()
     if spacing == "touching":
         pairs = len(digits) - 1
         touching = {k for k in range(pairs) if rng.random() < 0.5} or {int(rng.integers(pairs))}
-    placed: list[Stroke] = []
+    placed: list[list[Stroke]] = []
     right = 0.4 * height
     base = 1.3 * height
     for k, sample in enumerate(digits):
@@ -86,7 +91,7 @@ def compose(digits: list[InkSample], spacing: str, height: float, pen: float, rn
         bottom = base + rng.normal(0, 0.04) * height
         gap = rng.uniform(-0.12, -0.02) * height if (k - 1) in touching else rng.uniform(0.1, 0.6) * height
         left = right + (gap if k else 0) + pen
-        placed += ink.transformed(sample.strokes, scale, (left - x0 * scale, bottom - y1 * scale), width=pen)
+        placed.append(ink.transformed(sample.strokes, scale, (left - x0 * scale, bottom - y1 * scale), width=pen))
         right = left + (x1 - x0) * scale + pen
     return placed, int(right + 0.4 * height)
 
@@ -121,9 +126,11 @@ def make_cases(n: int, writers: dict[str, dict[int, list[InkSample]]], seed: int
         style = "canvas" if rng.random() < 0.5 else "scan"
         height = rng.uniform(90, 180) if style == "canvas" else rng.uniform(30, 60)
         pen = height * rng.uniform(0.05, 0.12)
-        strokes, width = compose(digits, spacing, height, pen, rng)
+        placed, width = compose(digits, spacing, height, pen, rng)
         truth = "".join(str(s.label) for s in digits)
-        cases.append(Case(truth, spacing, style, render(strokes, width, height, style, rng)))
+        image = render([s for digit in placed for s in digit], width, height, style, rng)
+        alone = [render(digit, width, height, style, rng) for digit in placed]
+        cases.append(Case(truth, spacing, style, image, alone))
     return cases
 
 
@@ -134,8 +141,8 @@ def one_digit_time(recognizer: Recognizer, writers: dict[str, dict[int, list[Ink
     images = []
     for k in rng.choice(len(samples), 200):
         height = rng.uniform(90, 180)
-        strokes, width = compose([samples[k]], "apart", height, height * 0.08, rng)
-        images.append(render(strokes, width, height, "canvas", rng))
+        placed, width = compose([samples[k]], "apart", height, height * 0.08, rng)
+        images.append(render(placed[0], width, height, "canvas", rng))
     recognizer.predict(images[0])
     start = time.perf_counter()
     for image in images:
@@ -173,19 +180,23 @@ def main() -> int:
         times[len(case.truth)].append(time.perf_counter() - start)
         hinted = recognizer.predict_number(case.image, digits=len(case.truth))
         read = found.number or ""
+        alone = "".join(str(p.digit) for p in recognizer.predict_batch(case.alone))
         results[(case.spacing, case.style)].append(
-            (read == case.truth, len(read) != len(case.truth), hinted.number == case.truth)
+            (read == case.truth, len(read) != len(case.truth), hinted.number == case.truth, alone == case.truth)
         )
         if read != case.truth and shown < args.show:
             shown += 1
             print(f"  misread {case.spacing:<10} {case.style:<6} {case.truth:>6} -> {read}")
 
-    print(f"\n{'spacing':<11}{'style':<8}{'numbers':>8}{'exact':>9}{'count err':>11}{'exact, N given':>16}")
+    print(
+        f"\n{'spacing':<11}{'style':<8}{'numbers':>8}{'exact':>9}{'count err':>11}{'exact, N given':>16}"
+        f"{'digits alone':>14}"
+    )
     for spacing in ("apart", "touching", "two-stroke"):
         for style in ("canvas", "scan", "all"):
             rows = [r for (sp, st), rs in results.items() if sp == spacing and style in (st, "all") for r in rs]
-            exact, count, hinted = (np.mean([r[k] for r in rows]) for k in range(3))
-            print(f"{spacing:<11}{style:<8}{len(rows):>8}{exact:>9.1%}{count:>11.1%}{hinted:>16.1%}")
+            exact, count, hinted, alone = (np.mean([r[k] for r in rows]) for k in range(4))
+            print(f"{spacing:<11}{style:<8}{len(rows):>8}{exact:>9.1%}{count:>11.1%}{hinted:>16.1%}{alone:>14.1%}")
     every = [r for rs in results.values() for r in rs]
     print(f"{'all':<19}{len(every):>8}{np.mean([r[0] for r in every]):>9.1%}{np.mean([r[1] for r in every]):>11.1%}")
 

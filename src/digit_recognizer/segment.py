@@ -51,6 +51,7 @@ THIN_DIGIT = 0.22  # anything but a 1 narrower than this costs THIN_COST per mis
 THIN_COST = 8.0
 CUT_COST = 0.4  # per stroke a cut goes through, shared by the two sides of the cut
 APART_COST = 2.5  # a digit that leaves out strokes lying within its own columns, per share overlapped
+HOPELESS = -4.0  # candidates whose shape prior is below this are not read
 MAX_GAP = 0.25  # a blank wider than this inside one digit: the run is two digits, not one
 MARK_SIZE = 0.3  # marks smaller than this share of H (longer side) may be stray marks
 MARK_PENS = 3.0  # so may marks shorter than this many pen widths (a dot, a short dash) at any size
@@ -310,7 +311,9 @@ def _candidates(primitives: Sequence[Primitive], height: float) -> list[_Candida
             if stop - start > 1 and _widest_gap(run) > MAX_GAP * height:
                 continue
             dot = len(run) == 1 and run[0].dot
-            out.append(_Candidate(start, stop, box, _shape_prior(primitives, start, stop, box, height), dot))
+            prior = _shape_prior(primitives, start, stop, box, height)
+            if stop - start == 1 or prior > HOPELESS:  # a shape this unlikely never wins: not worth a model call
+                out.append(_Candidate(start, stop, box, prior, dot))
     return out
 
 
