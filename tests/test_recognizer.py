@@ -15,7 +15,7 @@ from PIL import Image
 import digit_recognizer
 from digit_recognizer import ModelError, NumberPrediction, Prediction, Recognizer
 from digit_recognizer.recognizer import shipped_model_path
-from drawing import draw
+from drawing import draw, touching  # noqa: F401 (touching: imported from here by other tests)
 
 
 def test_public_api_is_exactly_what_init_exports() -> None:

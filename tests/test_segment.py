@@ -19,19 +19,7 @@ from PIL import Image, ImageDraw
 from digit_recognizer import NoDigit, NumberPrediction, Prediction, Recognizer, segment
 from digit_recognizer.recognizer import DigitInNumber
 from digit_recognizer.segment import MAX_DIGITS, Piece, Segmentation
-from drawing import TEMPLATES, draw
-
-
-def touching(digits: str, overlap: float) -> Image.Image:
-    """Digits drawn so close that their strokes run into each other."""
-    width, step = 160, int(160 * (1 - overlap))
-    size = (60 + step * len(digits) + width, 300)
-    canvas = np.full((300, size[0]), 255, np.uint8)
-    for i, digit in enumerate(digits):
-        left = 30 + i * step
-        drawn = draw(digit, size=size, box=(left - 20, 40, left + width, 260))
-        canvas = np.minimum(canvas, np.asarray(drawn))
-    return Image.fromarray(canvas)
+from drawing import TEMPLATES, draw, touching
 
 
 def strokes_image(strokes: list[list[tuple[float, float]]], size: tuple[int, int], pen: int = 16) -> Image.Image:
