@@ -169,6 +169,17 @@ def test_cli_refuses_a_count_of_zero(tmp_path: Path, capsys: pytest.CaptureFixtu
         main(["predict", "--digits", "0", str(tmp_path / "any.png")])
 
 
+def test_api_digits_parameter_reads_a_number_of_that_many_digits() -> None:
+    from digit_recognizer.web.server import create_app
+    from test_web_api import Api, model_for_tests, png_bytes
+
+    api = Api(create_app(model_for_tests()))
+    body = api.predict_png(png_bytes(touching("25", 0.3)), "?digits=2").json()
+    assert body["number"] == "25" and body["ignored"] == [] and len(body["digits"]) == 2
+    refused = api.predict_png(png_bytes(touching("25", 0.3)), "?digits=0")
+    assert refused.status_code == 422 and "digits" in refused.json()["error"]
+
+
 # --------------------------------------------------------------------------- confidence
 
 

@@ -58,14 +58,14 @@ MARK_PENS = 3.0  # so may marks shorter than this many pen widths (a dot, a shor
 MARK_CHANCE = 0.6  # the chance a small mark is a stray mark rather than part of the number
 DOT_AS_DIGIT_COST = 6.0  # a dot or dash read as a digit on its own
 SUSPECT_WIDTH = 1.5  # a digit read wider than this share of H may be two: its strokes are cut
-SUSPECT_BELOW = 0.72  # so are the strokes of a digit read with less confidence than this
+SUSPECT_BELOW = 0.9  # so are the strokes of a digit read with less confidence than this
 DIGIT_COST = -0.25  # each digit read (more: fewer, larger digits)
 # Width for height of each digit 0-9 in UNIPEN's training writers: median and spread of log(w / h)
 # (pen 8% of the height included). Merged digits and slivers of cut digits fall outside.
 ASPECT_LOG_MEDIAN = np.array([-0.11, -1.05, -0.08, -0.32, -0.34, -0.16, -0.45, -0.24, -0.39, -0.47])
 ASPECT_LOG_SPREAD = np.array([0.32, 0.64, 0.27, 0.25, 0.33, 0.28, 0.24, 0.28, 0.25, 0.24])
 ASPECT_COST = 0.5  # per squared spread wider than one spread above the median
-SUSPECT_ASPECT = 2.0  # a digit read further than this many spreads from its median width is cut
+SUSPECT_ASPECT = 2.5  # a digit read further than this many spreads from its median width is cut
 CUT_MARGIN = 0.06  # cuts stay this share of H inside a stroke's ends
 CUT_SPACING = 0.15  # and at least this share of H apart
 CUT_WIDTH = 0.45  # strokes narrower than this share of H are never cut
