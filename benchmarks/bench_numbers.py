@@ -16,8 +16,9 @@ Reported: exact-number accuracy per spacing and style, digit-count errors (a dig
 dropped or invented), the same with the count given (``digits=N``), the model's own
 ceiling ("digits alone": every digit of the number read right when drawn alone, so the
 gap to "exact" is what segmentation loses), and the time per number against one
-digit's recognition (``Recognizer.predict`` on the number's first digit drawn alone,
-timed beside each number so that a loaded machine slows both alike; medians).
+digit's recognition (``Recognizer.predict`` on the number's first digit drawn alone on
+the same canvas; each the fastest of three runs, as timeit does, since on a shared
+machine the slower runs measure the neighbours).
 
 Usage:  python benchmarks/bench_numbers.py [--n 1200] [--seed 0] [--writers test] [--model PATH]
 ``--writers val`` composes numbers from validation writers: tune on those, report on test.
@@ -32,16 +33,38 @@ import platform
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
-from digit_recognizer import Recognizer, ink, unipen
+from digit_recognizer import Recognizer, ink, segment, unipen
 from digit_recognizer.ink import InkSample, Stroke
 
 Rng = np.random.Generator
 TWO_STROKE_DIGITS = (1, 4, 5, 7)
+TIME_EVERY = 3  # time every third number ...
+REPEATS = 3  # ... as the fastest of three runs: on a shared machine the slower runs measure the neighbours
+
+
+def counting(recognizer: Recognizer, read: list[int]) -> Callable[[np.ndarray], np.ndarray]:
+    """``recognizer.scores`` that notes how many images each call read: a cost no machine load distorts."""
+
+    def scores(batch: np.ndarray) -> np.ndarray:
+        read.append(len(batch))
+        return recognizer.scores(batch)
+
+    return scores
+
+
+def fastest(call: Callable[[], object]) -> float:
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return min(times)
 
 
 @dataclass(frozen=True)
@@ -157,16 +180,19 @@ def main() -> int:
     )
     results: dict[tuple[str, str], list[tuple[bool, bool, bool]]] = defaultdict(list)
     times: dict[int, list[float]] = defaultdict(list)
-    unit: list[float] = []  # one digit's recognition, timed beside each number: a loaded machine slows both alike
+    unit: list[float] = []  # one digit's recognition, timed beside the numbers
+    reads: dict[int, list[int]] = defaultdict(list)  # candidate digits the model read per number
+    batch_sizes: list[int] = []
     shown = 0
     recognizer.predict_number(cases[0].image)
-    for case in cases:
-        start = time.perf_counter()
-        recognizer.predict(case.alone[0])
-        middle = time.perf_counter()
+    for k, case in enumerate(cases):
         found = recognizer.predict_number(case.image)
-        times[len(case.truth)].append(time.perf_counter() - middle)
-        unit.append(middle - start)
+        if k % TIME_EVERY == 0:
+            unit.append(fastest(lambda: recognizer.predict(case.alone[0])))  # noqa: B023 (called at once)
+            times[len(case.truth)].append(fastest(lambda: recognizer.predict_number(case.image)))  # noqa: B023
+            segment(case.image, counting(recognizer, batch_sizes))
+            reads[len(case.truth)].append(sum(batch_sizes))
+            batch_sizes.clear()
         hinted = recognizer.predict_number(case.image, digits=len(case.truth))
         read = found.number or ""
         alone = "".join(str(p.digit) for p in recognizer.predict_batch(case.alone))
@@ -189,11 +215,17 @@ def main() -> int:
     every = [r for rs in results.values() for r in rs]
     print(f"{'all':<19}{len(every):>8}{np.mean([r[0] for r in every]):>9.1%}{np.mean([r[1] for r in every]):>11.1%}")
 
-    one = float(np.median(unit))
-    print(f"\none digit (Recognizer.predict on the number's first digit drawn alone): median {one * 1000:.2f} ms")
+    one = float(np.mean(unit))
+    print(
+        f"\ntime, best of {REPEATS} runs, one number in {TIME_EVERY}; one digit: Recognizer.predict on the "
+        f"number's first digit drawn alone on the same canvas, {one * 1000:.2f} ms on average"
+    )
     for length in sorted(times):
-        median = float(np.median(times[length]))
-        print(f"  {length}-digit number: median {median * 1000:6.2f} ms = {median / one:4.1f}x one digit")
+        mean = float(np.mean(times[length]))
+        print(
+            f"  {length}-digit number: {mean * 1000:6.2f} ms = {mean / one:4.1f}x one digit; the model read "
+            f"{np.mean(reads[length]):4.1f} candidate digits on average ({len(times[length])} timed)"
+        )
     return 0
 
 

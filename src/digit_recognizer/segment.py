@@ -39,7 +39,7 @@ Scorer = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) images -> (N, 11) sco
 NO_DIGIT = 10  # the "not a digit" column of the scores
 MAX_DIGITS = 64  # the most digits a caller may ask for (``digits=N``)
 MAX_PRIMITIVES = 6  # a candidate digit is at most this many neighbouring primitives
-MAX_CUTS = 4  # cut candidates kept per stroke, the cheapest first
+MAX_CUTS = 3  # cut candidates kept per stroke, the cheapest first
 
 MODEL_WEIGHT = 2.0  # the model's log probabilities count this much against the priors' (an unsure digit costs)
 # Priors, as log-probabilities per unit; lengths are in units of the number's height H.
@@ -49,9 +49,11 @@ WIDE_DIGIT = 1.3  # a digit wider than this costs WIDE_COST per extra H
 WIDE_COST = 4.0
 THIN_DIGIT = 0.22  # anything but a 1 narrower than this costs THIN_COST per missing H
 THIN_COST = 8.0
-CUT_COST = 0.4  # per stroke a cut goes through, shared by the two sides of the cut
+CUT_COST = 0.4  # per stroke a cut goes through beyond CUT_FREE, shared by the two sides of the cut
+CUT_FREE = 0.0  # strokes a cut may cross for free (touching digits meet in a stroke or two)
 APART_COST = 2.5  # a digit that leaves out strokes lying within its own columns, per share overlapped
-HOPELESS = -4.0  # candidates whose shape prior is below this are not read
+HOPELESS = -2.5  # candidates whose shape prior is below this are not read
+DIGIT_SIZE = 0.5  # strokes at least this share of H (longer side) are the size of a digit
 MAX_GAP = 0.25  # a blank wider than this inside one digit: the run is two digits, not one
 MARK_SIZE = 0.3  # marks smaller than this share of H (longer side) may be stray marks
 MARK_PENS = 3.0  # so may marks shorter than this many pen widths (a dot, a short dash) at any size
@@ -308,7 +310,7 @@ def _candidates(primitives: Sequence[Primitive], height: float) -> list[_Candida
             box = _union([p.box for p in run])
             if stop - start > 1 and box[2] - box[0] > 1.6 * height:
                 break  # a lone primitive is always a candidate, so every reading exists
-            if stop - start > 1 and _widest_gap(run) > MAX_GAP * height:
+            if stop - start > 1 and (_widest_gap(run) > MAX_GAP * height or _strokes_side_by_side(run, height)):
                 continue
             dot = len(run) == 1 and run[0].dot
             prior = _shape_prior(primitives, start, stop, box, height)
@@ -328,7 +330,8 @@ def _shape_prior(primitives: Sequence[Primitive], start: int, stop: int, box: Bo
     starts = {(p.label, p.box[0]) for p in inside}
     ends = {(p.label, p.box[2]) for p in inside}
     cut = sum(
-        0.5 * p.left_cut * ((p.label, p.box[0]) not in ends) + 0.5 * p.right_cut * ((p.label, p.box[2]) not in starts)
+        0.5 * max(0.0, p.left_cut - CUT_FREE) * ((p.label, p.box[0]) not in ends)
+        + 0.5 * max(0.0, p.right_cut - CUT_FREE) * ((p.label, p.box[2]) not in starts)
         for p in inside
     )
     apart = 0.0
@@ -362,6 +365,22 @@ def _side_by_side(inside: Sequence[Primitive]) -> float:
         share = (min(a1, b1) - b0) / max(1, min(a1 - a0, b1 - b0))
         cost += min(2.0, max(0.0, JOIN_OVERLAP - share) / JOIN_OVERLAP)
     return cost
+
+
+def _strokes_side_by_side(run: Sequence[Primitive], height: float) -> bool:
+    """Two strokes of digit size that do not overlap in x: two digits, never one.
+
+    The strokes of one digit overlap (a 4's bar and stem, a 7's crossbar); only a
+    small mark (a 5's flag, a 1's foot) may sit beside its digit.
+    """
+    boxes: dict[int, Box] = {}
+    for p in run:
+        boxes[p.label] = _union([boxes[p.label], p.box]) if p.label in boxes else p.box
+    ordered = sorted(boxes.values())
+    return any(
+        b[0] >= a[2] and min(max(a[2] - a[0], a[3] - a[1]), max(b[2] - b[0], b[3] - b[1])) >= DIGIT_SIZE * height
+        for a, b in pairwise(ordered)
+    )
 
 
 def _widest_gap(run: Sequence[Primitive]) -> float:
