@@ -83,7 +83,7 @@ class Piece:
     empty when the segmentation was made without a model.
     """
 
-    image: np.ndarray = field(repr=False)
+    image: np.ndarray = field(repr=False, compare=False)
     box: Box
     scores: tuple[float, ...] = ()
 
