@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from PIL import Image, ImageDraw
 
 Stroke = list[tuple[float, float]]
@@ -71,3 +72,15 @@ def draw(
             for px, py in (points[0], points[-1]):  # round caps
                 canvas.ellipse((px - r, py - r, px + r, py + r), fill=ink if mode == "L" else (ink,) * 3)
     return image
+
+
+def touching(digits: str, overlap: float) -> Image.Image:
+    """Digits drawn so close that their strokes run into each other."""
+    width, step = 160, int(160 * (1 - overlap))
+    size = (60 + step * len(digits) + width, 300)
+    canvas = np.full((300, size[0]), 255, np.uint8)
+    for i, digit in enumerate(digits):
+        left = 30 + i * step
+        drawn = draw(digit, size=size, box=(left - 20, 40, left + width, 260))
+        canvas = np.minimum(canvas, np.asarray(drawn))
+    return Image.fromarray(canvas)

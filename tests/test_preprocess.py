@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image, ImageDraw
 
-from digit_recognizer.preprocess import ImageError, NoDigit, Piece, load_gray, preprocess, segment
+from digit_recognizer.preprocess import ImageError, NoDigit, load_gray, preprocess
 from drawing import draw
 
 
@@ -143,35 +143,6 @@ def test_a_single_speck_is_no_digit() -> None:
     ImageDraw.Draw(canvas).point([(150, 150)], fill=0)
     with pytest.raises(NoDigit):
         preprocess(canvas)
-
-
-# --------------------------------------------------------------------------- numbers
-
-
-def test_number_is_split_into_digits_left_to_right() -> None:
-    pieces = segment(draw("2025", size=(800, 300), box=(40, 40, 760, 260)))
-    assert len(pieces) == 4
-    lefts = [p.box[0] for p in pieces]
-    assert lefts == sorted(lefts)
-    assert all(isinstance(p, Piece) and p.image.shape == (28, 28) for p in pieces)
-
-
-def test_digits_drawn_in_several_strokes_stay_whole() -> None:
-    pieces = segment(draw("457", size=(600, 250), box=(30, 30, 570, 220)))  # 4 and 5 have two strokes each
-    assert len(pieces) == 3
-
-
-def test_boxes_are_in_the_original_image_pixels() -> None:
-    big = draw("17", size=(2400, 1000), box=(200, 200, 2200, 800), pen=60)
-    pieces = segment(big)
-    assert len(pieces) == 2
-    x0, y0, x1, y1 = pieces[1].box
-    assert 1100 <= x0 <= 1700 and 150 <= y0 <= 260 and 1500 <= x1 <= 2250 and 750 <= y1 <= 850
-
-
-def test_blank_number_is_no_digit() -> None:
-    with pytest.raises(NoDigit):
-        segment(Image.new("RGB", (500, 200), "white"))
 
 
 # --------------------------------------------------------------------------- file formats and bad input

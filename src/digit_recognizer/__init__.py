@@ -10,8 +10,9 @@ The public API, re-exported here (a test checks ``__all__``)::
 Nothing here imports torch: training lives in ``digit_recognizer.training``.
 """
 
-from .preprocess import ImageError, NoDigit, preprocess, segment
+from .preprocess import ImageError, NoDigit, preprocess
 from .recognizer import DigitInNumber, ModelError, NumberPrediction, Prediction, Recognizer
+from .segment import segment  # the function: it shadows the module's name on the package, on purpose
 
 __all__ = [
     "DigitInNumber",

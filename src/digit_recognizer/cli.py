@@ -291,18 +291,31 @@ def add_predict(verbs: Any) -> None:
     p.add_argument("--top-k", type=int, default=3, metavar="K", help="alternatives shown in the table")
     p.add_argument("--multi", action="store_true", help="read a whole number: every digit, left to right")
     p.add_argument("--jobs", type=int, default=None, metavar="N", help="cores to read images on (default: all)")
+    p.add_argument(
+        "--digits", type=int, metavar="N", help="the number has exactly N digits: read the best N (implies --multi)"
+    )
     p.set_defaults(func=cmd_predict)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from .predict import predict_files
+    from .segment import MAX_DIGITS
 
     if not 1 <= args.top_k <= 10:
         raise SystemExit(f"error: --top-k must be between 1 and 10, got {args.top_k}")
     if args.jobs is not None and args.jobs < 1:
         raise SystemExit(f"error: --jobs must be at least 1, got {args.jobs}")
+    if args.digits is not None and not 1 <= args.digits <= MAX_DIGITS:
+        raise SystemExit(f"error: --digits must be between 1 and {MAX_DIGITS}, got {args.digits}")
+    multi = args.multi or args.digits is not None
     return predict_files(
-        args.paths, model=args.model, as_json=args.json, top_k=args.top_k, multi=args.multi, jobs=args.jobs
+        args.paths,
+        model=args.model,
+        as_json=args.json,
+        top_k=args.top_k,
+        multi=multi,
+        jobs=args.jobs,
+        digits=args.digits,
     )
 
 

@@ -87,11 +87,13 @@ def shown(path: Path | str) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
-def result_for(recognizer: Recognizer, path: Path | str, source: Any, multi: bool) -> dict[str, Any]:
+def result_for(
+    recognizer: Recognizer, path: Path | str, source: Any, multi: bool, digits: int | None = None
+) -> dict[str, Any]:
     """The JSON-ready result for one image: shared by `digits predict --json` and the HTTP API."""
     try:
         found: Prediction | NumberPrediction = (
-            recognizer.predict_number(source) if multi else recognizer.predict(source)
+            recognizer.predict_number(source, digits) if multi else recognizer.predict(source)
         )
     except ImageError as exc:
         return {"path": str(path), "error": str(exc)}
@@ -116,6 +118,7 @@ def predict_files(
     multi: bool = False,
     jobs: int | None = None,
     progress: bool | None = None,
+    digits: int | None = None,
     out: TextIO | None = None,
 ) -> int:
     """Print one result per image as it is ready; return 1 if any path failed, else 0.
@@ -128,7 +131,7 @@ def predict_files(
     failed, width, count = False, 0, 0
     with _progress_bar(sys.stderr.isatty() if progress is None else progress) as bar:
         while chunk := list(islice(found, CHUNK)):
-            results = _recognize(recognizer, chunk, multi, jobs)
+            results = _recognize(recognizer, chunk, multi, jobs, digits)
             if not count and not as_json:
                 width = max(len(r["path"]) for r in results)
                 _emit(_header(width, multi), out)
@@ -144,7 +147,11 @@ def predict_files(
 
 
 def _recognize(
-    recognizer: Recognizer, chunk: list[tuple[Path, str | None]], multi: bool, jobs: int | None
+    recognizer: Recognizer,
+    chunk: list[tuple[Path, str | None]],
+    multi: bool,
+    jobs: int | None,
+    digits: int | None = None,
 ) -> list[dict[str, Any]]:
     """Results for one chunk, in order; paths that could not be read keep their reason."""
     readable = [path for path, problem in chunk if problem is None]
@@ -152,7 +159,7 @@ def _recognize(
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(jobs or os.cpu_count() or 1) as pool:
-            done = iter(pool.map(lambda p: result_for(recognizer, shown(p), p, multi=True), readable))
+            done = iter(pool.map(lambda p: result_for(recognizer, shown(p), p, True, digits), readable))
     else:
         done = iter(
             _as_single(p, found)

@@ -13,7 +13,8 @@ photo goes through the same procedure here:
 4. normalize: crop to the ink, bring strokes to MNIST's pen width, scale the longer
    side to 20 px, centre by mass in 28x28.
 
-``segment`` runs steps 1-3 once and then 4 for each digit of a number.
+Numbers are cut into digits in ``segment``, which runs steps 1-3 once and step 4 for
+every candidate digit.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import math
 import os
 import stat
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
@@ -40,7 +40,6 @@ FIELD = 28  # MNIST: the image side; the centre of mass lands at (14, 14)
 MNIST_STROKE = 2.6  # median MNIST pen width in px at BOX scale (2*area/boundary of ink > 0.5)
 INK_THRESHOLD = 0.3  # share of the strongest ink that counts as a stroke pixel
 MIN_CONTRAST = 0.08  # ink weaker than this (on a 0-1 scale) is no ink at all
-DIGIT_ASPECT = 0.6  # width / height of a typical handwritten digit; pieces much wider may be digits that touch
 ANALYSIS_PIXELS = 40_000  # larger images are reduced first (box average): a digit needs no more detail
 
 
@@ -50,20 +49,6 @@ class ImageError(ValueError):
 
 class NoDigit(ValueError):
     """The image is readable but holds no digit (blank, or only specks of noise)."""
-
-
-@dataclass(frozen=True)
-class Piece:
-    """One digit cut out of a number: its 28x28 array and its box (x0, y0, x1, y1) in the source image.
-
-    A piece too wide for one digit may be digits that touch; ``split`` then holds the
-    same ink cut at its thinnest columns, and the recognizer keeps whichever reading
-    it is surer of.
-    """
-
-    image: np.ndarray
-    box: tuple[int, int, int, int]
-    split: tuple[Piece, ...] = ()
 
 
 # --------------------------------------------------------------------------- public
@@ -78,58 +63,6 @@ def preprocess(source: ImageSource) -> np.ndarray:
     if mark := stray_mark(labels):
         raise NoDigit(mark)
     return normalize(ink)
-
-
-def segment(source: ImageSource) -> list[Piece]:
-    """Every digit in an image of a number, left to right, each MNIST-normalized.
-
-    Connected strokes that overlap horizontally belong to one digit, so a 4 or a 5
-    drawn in two strokes, or a 7 with a separate bar, stays one digit.
-    """
-    gray, scale = _load(source)
-    ink, labels = find_ink(gray)
-    pieces = []
-    for group in _group_columns(labels):
-        crop = np.where(np.isin(labels, group.ids), ink, 0)[group.rows, group.cols]
-        top, left = group.rows.start, group.cols.start
-        split = tuple(
-            Piece(normalize(part), _scaled((left + x0, top + y0, left + x1, top + y1), scale))
-            for part, (x0, y0, x1, y1) in _cut_touching(crop)
-        )
-        pieces.append(Piece(normalize(crop), _scaled((left, top, group.cols.stop, group.rows.stop), scale), split))
-    return pieces
-
-
-def _scaled(box: tuple[int, int, int, int], scale: float) -> tuple[int, int, int, int]:
-    x0, y0, x1, y1 = box
-    return int(x0 * scale), int(y0 * scale), math.ceil(x1 * scale), math.ceil(y1 * scale)
-
-
-def _cut_touching(crop: np.ndarray) -> list[tuple[np.ndarray, tuple[int, int, int, int]]]:
-    """A crop wider than one digit, cut into as many digits as its width suggests.
-
-    Each cut goes through the column with the least ink near where it is expected:
-    touching digits meet in a stroke or two. Returns (part, box within the crop)
-    pairs, or nothing when the crop is not wide enough to hold two digits.
-    """
-    height, width = crop.shape
-    count = round(width / (DIGIT_ASPECT * height))
-    if count < 2:
-        return []
-    columns = np.count_nonzero(crop >= INK_THRESHOLD, axis=0)
-    step = width / count
-    cuts = []
-    for k in range(1, count):
-        low, high = int(k * step - 0.3 * step), int(k * step + 0.3 * step) + 1
-        cuts.append(low + int(np.argmin(columns[low:high])))
-    parts = []
-    for x0, x1 in zip([0, *cuts], [*cuts, width], strict=True):
-        part = crop[:, x0:x1]
-        rows = np.flatnonzero((part >= INK_THRESHOLD).any(1))
-        if len(rows) == 0:
-            return []
-        parts.append((part[rows[0] : rows[-1] + 1], (x0, int(rows[0]), x1, int(rows[-1]) + 1)))
-    return parts
 
 
 # --------------------------------------------------------------------------- 1. read
@@ -418,39 +351,6 @@ def stray_mark(labels: np.ndarray) -> str | None:
     if rows[-1] - rows[0] + 1 < DASH_HEIGHT * pen:
         return "a dash, not a digit: draw a digit"
     return None
-
-
-@dataclass(frozen=True)
-class _Group:
-    ids: list[int]
-    rows: slice
-    cols: slice
-
-
-def _group_columns(labels: np.ndarray) -> list[_Group]:
-    """Strokes grouped into digits by horizontal overlap, ordered left to right."""
-    slices = ndimage.find_objects(labels)
-    boxes = [(i + 1, s) for i, s in enumerate(slices) if s is not None]
-    boxes.sort(key=lambda b: b[1][1].start)
-    groups: list[list] = []
-    for label_id, (rows, cols) in boxes:
-        if groups and _overlap(groups[-1][2], cols) >= 0.4:
-            ids, grows, gcols = groups[-1]
-            groups[-1] = [[*ids, label_id], _union(grows, rows), _union(gcols, cols)]
-        else:
-            groups.append([[label_id], rows, cols])
-    tallest = max(g[1].stop - g[1].start for g in groups)
-    return [_Group(ids, rows, cols) for ids, rows, cols in groups if rows.stop - rows.start >= 0.2 * tallest]
-
-
-def _overlap(a: slice, b: slice) -> float:
-    """Shared width as a share of the narrower of two column ranges."""
-    shared = min(a.stop, b.stop) - max(a.start, b.start)
-    return shared / max(1, min(a.stop - a.start, b.stop - b.start))
-
-
-def _union(a: slice, b: slice) -> slice:
-    return slice(min(a.start, b.start), max(a.stop, b.stop))
 
 
 # --------------------------------------------------------------------------- 4. normalize

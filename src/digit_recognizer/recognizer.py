@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from .preprocess import ImageError, ImageSource, NoDigit, Piece, preprocess, segment
+from .preprocess import ImageError, ImageSource, NoDigit, preprocess
+from .segment import Box, segment
 
 MODEL_NAME = "mnist_cnn"
 NO_DIGIT = 10  # column of the "not a digit" class in scores(), for models trained with one
@@ -98,22 +99,35 @@ class DigitInNumber:
 
 @dataclass(frozen=True)
 class NumberPrediction:
-    """A whole number read left to right; ``number`` is None when no digit was found."""
+    """A whole number read left to right; ``number`` is None when no digit was found.
+
+    ``ignored`` holds the boxes of marks left out of every digit (dots, dashes, scribbles),
+    so no ink is dropped without a word; ``reason`` says why there is no number, or why
+    the reading has another count of digits than was asked for.
+    """
 
     number: str | None
     digits: list[DigitInNumber] = field(default_factory=list)
     reason: str | None = None
+    ignored: list[Box] = field(default_factory=list)
 
     @property
     def confidence(self) -> float:
         """The chance every digit is right, assuming independence: the product of confidences."""
         return float(np.prod([d.prediction.confidence for d in self.digits])) if self.digits else 0.0
 
+    @property
+    def unsure(self) -> bool:
+        """True when the weakest digit is unsure: the number is shown as unsure."""
+        return any(d.prediction.unsure for d in self.digits)
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "number": self.number,
             "confidence": round(self.confidence, 6),
+            "unsure": self.unsure,
             "digits": [d.to_dict() for d in self.digits],
+            "ignored": [{"box": list(box)} for box in self.ignored],
         }
         if self.reason:
             out["reason"] = self.reason
@@ -206,28 +220,23 @@ class Recognizer:
         probs = iter(self.scores(np.stack(arrays)) if arrays else [])
         return [Prediction.from_probabilities(next(probs)) if isinstance(p, np.ndarray) else p for p in prepared]
 
-    def predict_number(self, image: ImageSource) -> NumberPrediction:
-        """Find every digit in an image of a number and read them left to right."""
+    def predict_number(self, image: ImageSource, digits: int | None = None) -> NumberPrediction:
+        """Find every digit in an image of a number and read them left to right.
+
+        The model scores every way of grouping and cutting the strokes, and the most
+        probable reading wins (see ``segment``). ``digits``: the count when it is known
+        (a form field), to get the best reading of exactly that many digits.
+        """
         try:
-            pieces = segment(image)
+            found = segment(image, self.scores, digits=digits)
         except NoDigit as empty:
             return NumberPrediction(None, reason=str(empty))
-        candidates = [piece for whole in pieces for piece in (whole, *whole.split)]
-        probs = self.probabilities(np.stack([piece.image for piece in candidates]))
-        read = {id(piece): Prediction.from_probabilities(p) for piece, p in zip(candidates, probs, strict=True)}
-        digits = [
-            DigitInNumber(read[id(piece)], piece.box, piece.image)
-            for whole in pieces
-            for piece in _surer_reading(whole, read)
+        read = [
+            DigitInNumber(Prediction.from_probabilities(piece.scores[:10]), piece.box, piece.image)
+            for piece in found.digits
         ]
-        return NumberPrediction("".join(str(d.prediction.digit) for d in digits), digits)
-
-
-def _surer_reading(whole: Piece, read: dict[int, Prediction]) -> tuple[Piece, ...]:
-    """A wide piece as one digit, or cut into touching digits: whichever the model is surer of."""
-    if whole.split and min(read[id(part)].confidence for part in whole.split) > read[id(whole)].confidence:
-        return whole.split
-    return (whole,)
+        number = "".join(str(d.prediction.digit) for d in read) or None
+        return NumberPrediction(number, read, found.reason, found.ignored)
 
 
 UNREADABLE = "unreadable image: "  # start of a batch item's reason when the image could not be read

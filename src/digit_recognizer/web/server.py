@@ -50,6 +50,7 @@ from .. import __version__
 from ..predict import as_result
 from ..preprocess import ImageError, NoDigit
 from ..recognizer import Prediction, Recognizer
+from ..segment import MAX_DIGITS
 from . import protocol
 from .docs import add_offline_docs
 from .errors import ApiError, install_error_handlers
@@ -134,6 +135,10 @@ class PredictResult(BaseModel):
     reason: str | None = Field(None, description="why no digit was found (blank image, only specks)")
     number: str | None = Field(None, description="multi mode: the digits read left to right")
     digits: list[DigitResult] | None = Field(None, description="multi mode: each digit found, left to right")
+    unsure: bool | None = Field(None, description="multi mode: the weakest digit is unsure (show as unsure)")
+    ignored: list[dict[str, list[int]]] | None = Field(
+        None, description="multi mode: marks left out of every digit (dots, dashes), each with its box"
+    )
     preview: list[list[int]] | None = Field(
         None, description="with preview=true: the 28x28 image the model saw, white ink on black, 0-255"
     )
@@ -304,13 +309,16 @@ def _add_api_routes(app: FastAPI, recognizer: Recognizer, pools: Pools, settings
         request: Request,
         multi: bool = Query(False, description="read a whole number: every digit, left to right"),
         preview: bool = Query(False, description="also return the 28x28 image(s) the model saw"),
+        digits: int | None = Query(
+            None, ge=1, le=MAX_DIGITS, description="the number has exactly this many digits (implies multi=true)"
+        ),
     ) -> Response:
         label, data = await read_image(request)
         header = check_pixels(data, settings.max_pixels)  # before any decoding: bombs cost microseconds
         loop = asyncio.get_running_loop()
         pool = pools.for_image(header)
-        if multi:
-            result = await loop.run_in_executor(pool, recognize_number, recognizer, label, data, preview)
+        if multi or digits is not None:
+            result = await loop.run_in_executor(pool, recognize_number, recognizer, label, data, preview, digits)
         elif is_cheap(header):
             result = await recognize_small_digit(recognizer, pools.canvas, label, data, preview)
         else:
@@ -421,10 +429,12 @@ def _digit_result(label: str, x: np.ndarray, probabilities: np.ndarray, preview:
     return result
 
 
-def recognize_number(recognizer: Recognizer, label: str, data: bytes, preview: bool) -> dict[str, Any]:
+def recognize_number(
+    recognizer: Recognizer, label: str, data: bytes, preview: bool, digits: int | None = None
+) -> dict[str, Any]:
     """The `digits predict --json --multi` answer (run in the pool); unreadable images become a 422."""
     try:
-        found = recognizer.predict_number(data)
+        found = recognizer.predict_number(data, digits)
     except ImageError as exc:
         raise ApiError(422, f"cannot read the image: {exc}", path=label) from None
     result = as_result(label, found)
