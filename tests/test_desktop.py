@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 
 from digit_recognizer import NumberPrediction, Prediction, Recognizer
+from digit_recognizer.corrections import forget, number_items, parse_number, save_all
 from digit_recognizer.desktop import (
     DEFAULT_BRUSH,
     PAPER_DIGIT,
@@ -34,10 +35,9 @@ from digit_recognizer.desktop import (
     recognize,
     save_correction,
 )
-from digit_recognizer.corrections import forget, number_items, parse_number, save_all
 from digit_recognizer.desktop.logic import DRAW_BIGGER, Job, Reader, Reading, Recent, is_small, model_picture
-from digit_recognizer.ink import Stroke, read_ndjson
 from digit_recognizer.evaluation import evaluate_folder
+from digit_recognizer.ink import Stroke, read_ndjson
 
 # Digits as pen paths on the 280x280 paper, drawn the way a person draws them with a mouse.
 # (test_desktop_gui.py draws the same paths with the real pointer.)

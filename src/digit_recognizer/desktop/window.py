@@ -37,7 +37,7 @@ SHORTCUTS = (
     "Enter recognise · Esc/Delete clear · Ctrl+Z undo · Ctrl+Y redo · Ctrl+C copy · Ctrl+S save PNG"
     " · Ctrl+M number mode · [ ] brush"
 )
-STATUS_S = 8  # a status message clears after this many seconds
+STATUS_S = 8.0  # a status message clears after this many seconds
 POLL_MS = 3  # how often the window looks for a finished reading while one is out
 
 
@@ -387,7 +387,7 @@ class DrawingApp:
         self.status.configure(text=text)
         if self._status_timer is not None:
             self.root.after_cancel(self._status_timer)
-        self._status_timer = self.root.after(STATUS_S * 1000, lambda: self.status.configure(text=""))
+        self._status_timer = self.root.after(int(STATUS_S * 1000), lambda: self.status.configure(text=""))
 
     def quit(self) -> None:
         self.settings.brush = float(self.brush.get())
@@ -396,6 +396,9 @@ class DrawingApp:
         if self.settings_file:
             remembered.save(self.settings, self.settings_file)
         self.reader.close()
+        self._cancel_live()
+        if self._status_timer is not None:
+            self.root.after_cancel(self._status_timer)
         self.root.destroy()
 
     # -- corrections and saving -----------------------------------------------------
