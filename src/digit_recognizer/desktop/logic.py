@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import math
 import queue
+import sys
 import threading
 import time
 from collections import deque
@@ -41,6 +42,7 @@ MIN_PEN = 4.0  # paper pixels: the thinnest pen the model is given (a tap stays 
 SMALL_SHARE = 0.3  # a drawing under this share of the paper's height gets "draw bigger"
 LIVE_INTERVAL_S = 0.12  # live recognition at most this often while drawing
 LIVE_MAX_SHARE = 0.25  # ...and never more than this share of the time, so the pen never stutters
+SWITCH_INTERVAL_S = 0.001  # how often Python threads take turns (see Reader)
 
 PROMPT_DIGIT = "Draw a digit in the white box"
 PROMPT_NUMBER = "Draw a number: digits side by side"
@@ -211,6 +213,9 @@ class Reader:
     """
 
     def __init__(self, recognizer: Recognizer) -> None:
+        # Python hands the GIL over every 5 ms by default: while the worker runs Python code the
+        # pen would wait that long for each pointer event. 1 ms keeps the window responsive.
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         self.recognizer = recognizer
         self._jobs: queue.Queue[Job | None] = queue.Queue(maxsize=1)
         self._done: queue.Queue[tuple[Job, Recognition | Exception]] = queue.Queue()

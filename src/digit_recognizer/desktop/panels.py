@@ -88,27 +88,36 @@ class ResultPanel:
 
 
 class RecentBar:
-    """The last readings as small buttons, newest first: a click brings that drawing back."""
+    """The last readings as small buttons, newest first: a click brings that drawing back.
 
-    def __init__(self, parent: Any, on_pick: Callable[[Reading], None]) -> None:
+    The buttons are made once, with a fixed width; a new reading only changes their text,
+    so the window is not laid out again when the answer appears.
+    """
+
+    def __init__(self, parent: Any, on_pick: Callable[[Reading], None], size: int = 6) -> None:
         from tkinter import ttk
 
         self.frame = ttk.Frame(parent)
         ttk.Label(self.frame, text="Recent:").pack(side="left")
-        self._buttons = ttk.Frame(self.frame)
-        self._buttons.pack(side="left")
         self._on_pick = on_pick
+        self._readings: list[Reading] = []
+        self.buttons = [
+            ttk.Button(self.frame, width=6, takefocus=False, command=partial(self._pick, i)) for i in range(size)
+        ]
+        for button in self.buttons:
+            button.pack(side="left", padx=(0, 2))
+            button.state(["disabled"])
 
     def show(self, readings: list[Reading]) -> None:
-        from tkinter import ttk
+        self._readings = readings[: len(self.buttons)]
+        for i, button in enumerate(self.buttons):
+            answer = self._readings[i].answer if i < len(self._readings) else ""
+            button.configure(text=answer if len(answer) <= 6 else answer[:5] + "…")
+            button.state(["!disabled"] if answer else ["disabled"])
 
-        for child in self._buttons.winfo_children():
-            child.destroy()
-        for reading in readings:
-            text = reading.answer if len(reading.answer) <= 6 else reading.answer[:5] + "…"
-            button = ttk.Button(self._buttons, text=text, width=max(2, len(text) + 1), takefocus=False)
-            button.configure(command=partial(self._on_pick, reading))
-            button.pack(side="left", padx=(0, 2))
+    def _pick(self, index: int) -> None:
+        if index < len(self._readings):
+            self._on_pick(self._readings[index])
 
 
 class CorrectionRow:

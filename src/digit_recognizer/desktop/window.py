@@ -229,8 +229,14 @@ class DrawingApp:
         self._stroke_items.append(self._draw_stroke(self.drawing.strokes[-1]))
 
     def _pen_move(self, event: Any) -> None:
+        """Each move adds a short segment: Tk then redraws only that spot, not the whole stroke."""
         if self.drawing.extend_stroke(self._paper_point(event)):
-            self.canvas.coords(self._stroke_items[-1], *self._screen_coords(self.drawing.strokes[-1]))
+            stroke = self.drawing.strokes[-1]
+            (ax, ay), (bx, by) = stroke.points[-2], stroke.points[-1]
+            s = self.scale
+            self.canvas.create_line(
+                ax * s, ay * s, bx * s, by * s, width=stroke.width * s, capstyle="round", tags="segment"
+            )
             self._schedule_live()
 
     def _pen_up(self, event: Any) -> None:
@@ -239,6 +245,9 @@ class DrawingApp:
         self._pen_move(event)
         self.drawing.end_stroke()
         self.recognize_now()
+        # The finished stroke becomes one line again (one canvas item per stroke), while the model reads it.
+        self.canvas.delete("segment")
+        self.canvas.coords(self._stroke_items[-1], *self._screen_coords(self.drawing.strokes[-1]))
 
     def _draw_stroke(self, stroke: Stroke) -> int:
         coords = self._screen_coords(stroke)
