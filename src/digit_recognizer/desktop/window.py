@@ -114,10 +114,10 @@ class DrawingApp:
         self.canvas.bind("<ButtonRelease-1>", self._pen_up)
 
         self.panel = ResultPanel(root, self.fonts, self._dpi, surface)
-        self.panel.frame.grid(row=0, column=1, rowspan=2, sticky="n")
+        self.panel.frame.grid(row=0, column=1, sticky="n")
 
         strip = ttk.Frame(root, padding=(pad, 0))
-        strip.grid(row=1, column=0, sticky="ew")
+        strip.grid(row=1, column=0, columnspan=2, sticky="ew")
         self.recent_bar = RecentBar(strip, self.show_reading)
         self.recent_bar.frame.pack(side="left")
         self.brush_label = ttk.Label(strip, width=12, anchor="e")
@@ -168,7 +168,7 @@ class DrawingApp:
         below = sum(root.grid_bbox(0, row)[3] for row in range(1, 6))  # the rows under the board
         board_w = min(int(700 * self._dpi), screen_w - self.panel.frame.winfo_reqwidth() - 2 * pad - 16)
         room_h = screen_h - below - 2 * pad - 56  # leave room for the title bar and a panel of the desktop
-        panel_h = self.panel.frame.winfo_reqheight() - root.grid_bbox(0, 1)[3]
+        panel_h = self.panel.frame.winfo_reqheight() - 2 * pad
         board_h = min(int(420 * self._dpi), max(room_h, panel_h))
         self.board.configure(width=max(200, board_w), height=max(150, board_h))
         root.update_idletasks()
