@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -240,14 +241,22 @@ def add_serve(verbs: Any) -> None:
         help="largest request body accepted (default: $DIGITS_MAX_BODY_MB, else 5)",
     )
     p.add_argument("--access-log", action="store_true", help="log every request to stderr")
+    p.add_argument(
+        "--corrections-dir",
+        metavar="DIR",
+        help="store the page's corrections (Wrong?) in DIR/<digit>/ (default: not stored; the page offers a download)",
+    )
     p.set_defaults(func=cmd_serve)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     require("fastapi", "digits serve")
     require("uvicorn", "digits serve")
+    from .web.corrections import CORRECTIONS_ENV
     from .web.server import run
 
+    if args.corrections_dir:
+        os.environ[CORRECTIONS_ENV] = str(Path(args.corrections_dir).expanduser().resolve())  # read by every worker
     return run(
         host=args.host,
         port=args.port,

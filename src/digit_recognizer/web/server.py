@@ -34,6 +34,7 @@ from .. import __version__
 from ..predict import as_result
 from ..preprocess import ImageError, NoDigit
 from ..recognizer import Prediction, Recognizer
+from . import corrections
 from .errors import ApiError, install_error_handlers
 from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 
@@ -141,6 +142,7 @@ def create_app(
     app.add_middleware(BodyLimit, limit=max_body_bytes or max_body_from_env())
     install_error_handlers(app)
     _add_api_routes(app, recognizer, pool)
+    app.include_router(corrections.router(recognizer))  # stores only with --corrections-dir
     _add_page_routes(app)
     gc.freeze()  # the app's many long-lived objects leave the collector's sight: shorter pauses, a lower p99
     return app
