@@ -106,6 +106,7 @@ function updateControls() {
 // Ask for a prediction: now (`final`, after a stroke) or throttled (while drawing).
 function scheduleRecognition(final) {
   state.version++;
+  ui.announce.textContent = ""; // emptied silently; the next answer is spoken when the pen lifts
   state.dirty = true;
   state.announceNext ||= final;
   if (state.inFlight) return; // the answer's arrival sends the latest drawing
