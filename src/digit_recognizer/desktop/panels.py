@@ -90,8 +90,8 @@ class ResultPanel:
 class RecentBar:
     """The last readings as small buttons, newest first: a click brings that drawing back.
 
-    The buttons are made once, with a fixed width; a new reading only changes their text,
-    so the window is not laid out again when the answer appears.
+    The buttons are made once, with a fixed width, in a strip as wide as the window; a new
+    reading changes their text, so the window keeps its size when an answer appears.
     """
 
     def __init__(self, parent: Any, on_pick: Callable[[Reading], None], size: int = 6) -> None:
@@ -104,16 +104,17 @@ class RecentBar:
         self.buttons = [
             ttk.Button(self.frame, width=6, takefocus=False, command=partial(self._pick, i)) for i in range(size)
         ]
-        for button in self.buttons:
-            button.pack(side="left", padx=(0, 2))
-            button.state(["disabled"])
 
     def show(self, readings: list[Reading]) -> None:
+        """Shown buttons only change their text; one is packed the first time it is needed."""
         self._readings = readings[: len(self.buttons)]
         for i, button in enumerate(self.buttons):
             answer = self._readings[i].answer if i < len(self._readings) else ""
             button.configure(text=answer if len(answer) <= 6 else answer[:5] + "…")
-            button.state(["!disabled"] if answer else ["disabled"])
+            if answer and not button.winfo_ismapped():
+                button.pack(side="left", padx=(0, 2))
+            elif not answer:
+                button.pack_forget()
 
     def _pick(self, index: int) -> None:
         if index < len(self._readings):
