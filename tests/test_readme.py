@@ -71,3 +71,20 @@ def test_the_samples_are_what_make_samples_writes(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     for name in ("seven.png", "2025.png", "three-photo.jpg", "blank.png"):
         assert (copy / name).read_bytes() == (REPO / "samples" / name).read_bytes(), f"{name} is out of date"
+
+
+def test_the_readme_api_example_answers_what_it_shows() -> None:
+    import json
+
+    testclient = pytest.importorskip("fastapi.testclient", reason="the web extra is not installed")
+    from digit_recognizer.web.server import create_app
+
+    text = README.read_text("utf-8")
+    shown = json.loads(re.search(r"/api/predict\n(\{.*?\})\n", text).group(1))  # type: ignore[union-attr]
+    body = (REPO / "samples" / "seven.png").read_bytes()
+    real = (
+        testclient.TestClient(create_app())
+        .post("/api/predict", content=body, headers={"Content-Type": "image/png"})
+        .json()
+    )
+    assert real.keys() == shown.keys() and real["digit"] == shown["digit"]
