@@ -48,6 +48,23 @@ class CorrectionSaved(BaseModel):
     saved: int
 
 
+class Problem(BaseModel):
+    error: str = Field(description="what went wrong and what to do about it")
+    status: int
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "description": text}
+    for code, text in {
+        400: "malformed JSON",
+        403: "this server does not store corrections (started without --corrections-dir)",
+        413: "body over the size limit",
+        422: "a label that is not digits, strokes that are not [xs, ys], or digits that do not match the drawing",
+        500: "the corrections folder cannot be written",
+    }.items()
+}
+
+
 def router(recognizer: Recognizer, folder: Path | None = None) -> APIRouter:
     """The corrections endpoints; ``folder`` (else $DIGITS_SERVE_CORRECTIONS_DIR) turns storing on."""
     if folder is None and os.environ.get(CORRECTIONS_ENV):
@@ -63,6 +80,7 @@ def router(recognizer: Recognizer, folder: Path | None = None) -> APIRouter:
         summary="Store a drawing with its right label (only with --corrections-dir)",
         response_model=CorrectionSaved,
         status_code=201,
+        responses=ERRORS,
     )
     def store(correction: CorrectionIn) -> JSONResponse:  # sync: FastAPI runs it in a thread, off the loop
         if folder is None:
