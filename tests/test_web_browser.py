@@ -268,6 +268,10 @@ def watch_answers(page: Any) -> None:
     )
 
 
+def test_the_page_names_the_model_in_use(page: Any) -> None:
+    sync_api.expect(page.locator("#model-info")).to_contain_text(f"Model {model_for_tests().name}")
+
+
 def test_an_answer_for_an_erased_drawing_is_never_shown(page: Any) -> None:
     held = Held(page)
     draw(page, SEVEN)

@@ -54,3 +54,8 @@ export async function modelCard() {
   const answer = await call("/api/model");
   return answer.ok ? answer.result : null;
 }
+
+export async function health() {
+  const answer = await call("/api/health");
+  return answer.ok ? answer.result : null;
+}

@@ -5,7 +5,7 @@
 // goes out THROTTLE_MS after the last, and the latest drawing always wins. Every request
 // carries a sequence number and the drawing's "epoch" (bumped when ink is taken away: undo,
 // clear, mode): an answer for a drawing that no longer exists is dropped, never shown.
-import { predict, correctionsStored, sendCorrection, modelCard } from "./api.js";
+import { predict, correctionsStored, sendCorrection, modelCard, health } from "./api.js";
 import { Pad } from "./pad.js";
 
 const THROTTLE_MS = 120; // live predictions while drawing: at most about 8 per second
@@ -313,12 +313,16 @@ function percent(p) {
   return p < 0.0995 ? `${(p * 100).toFixed(1)}%` : `${Math.round(p * 100)}%`;
 }
 
-// One line about the model from its card: which model file, how accurate on MNIST.
+// One line about the model: its file (which model answers: shipped or personal), then from its card
+// how big it is and how accurate on MNIST.
 async function showModel() {
-  const card = await modelCard();
-  if (!card) return; // the card is a nicety; drawing works without it
-  const parts = [`Model ${card.name || "?"}`];
-  if (card.file && card.file.name) parts[0] += ` (${card.file.name})`;
+  const [status, card] = await Promise.all([health(), modelCard()]);
+  if (!status && !card) return; // a nicety; drawing works without it
+  const parts = [`Model ${(status && status.model) || (card && card.name) || "?"}`];
+  if (!card) {
+    ui.model.textContent = parts[0];
+    return;
+  }
   if (card.parameters) parts.push(`${card.parameters.toLocaleString("en-US")} parameters`);
   const accuracy = card.metrics && card.metrics.test_accuracy;
   if (accuracy) parts.push(`${(accuracy * 100).toFixed(2)}% right on the MNIST test digits`);
