@@ -189,7 +189,7 @@ def test_ctrl_m_switches_to_number_mode(open_window: Callable[..., Window]) -> N
 def test_wrong_saves_the_drawing_under_the_right_digit(open_window: Callable[..., Window], tmp_path: Path) -> None:
     window = open_window()
     window.draw(7)
-    window.app.ask_correction()
+    window.app.corrector.ask()
     window.pump()
     window.key("1")  # "it was a 1"
     saved = list((tmp_path / "corrections" / "1").glob("*.png"))

@@ -2,8 +2,8 @@
 
 Read in this order: ``logic`` (the drawing, recognition on a worker thread, the words
 shown: no Tk, tested without a display), ``panels`` (the parts around the canvas),
-``window`` (the window that wires them to events), ``settings`` (what is remembered
-between runs). Corrections are written by ``digit_recognizer.corrections``, shared
+``window`` (the window that wires them to events), ``corrections`` ("Wrong?"),
+``settings`` (what is remembered between runs). Corrections are written by ``digit_recognizer.corrections``, shared
 with the web app. ``run`` below is what the CLI calls.
 """
 

@@ -15,8 +15,9 @@ from typing import Any
 
 from .. import corrections as saved
 from ..ink import Point, Stroke
-from ..recognizer import NumberPrediction, Recognizer
+from ..recognizer import Recognizer
 from . import settings as remembered
+from .corrections import Corrector
 from .logic import (
     BRUSH_RANGE,
     PAPER_DIGIT,
@@ -75,7 +76,7 @@ class DrawingApp:
         self._polling = False
         self._status_timer: str | None = None
         self._stroke_items: list[int] = []
-        self._last_saved: list[Path] = []
+        self.corrector = Corrector(self)  # "Wrong?"
         self._dpi = root.winfo_fpixels("1i") / 96  # 1.0 on a standard screen, 1.5 at 144 dpi
 
         root.title(f"Digit recognizer · model {recognizer.path.name}")
@@ -135,7 +136,7 @@ class DrawingApp:
             ("Clear", self.clear),
             ("Undo", self.undo),
             ("Redo", self.redo),
-            ("Wrong?", self.ask_correction),
+            ("Wrong?", self.corrector.ask),
             ("Save PNG…", self.save_as),
         ]:
             ttk.Button(tools, text=text, command=command, width=-7).pack(side="left", padx=(0, pad // 2))
@@ -147,7 +148,7 @@ class DrawingApp:
         holder = tk.Frame(root, height=ttk.Button(root).winfo_reqheight() + 4)
         holder.grid(row=3, column=0, columnspan=2, sticky="ew", padx=pad)
         holder.pack_propagate(False)
-        self.correction = CorrectionRow(holder, self.correct_digit, self.correct_number, self.close_correction)
+        self.correction = CorrectionRow(holder, self.corrector.digit, self.corrector.number, self.corrector.close)
         self.correction.frame.pack(side="left", fill="y")
 
         ttk.Label(root, text=SHORTCUTS, font=self.fonts["small"], foreground="#444").grid(
@@ -206,7 +207,7 @@ class DrawingApp:
         bind("<Control-Shift-Z>", self._outside_entry(self.redo))
         bind("<bracketleft>", self._outside_entry(lambda: self._change_brush(-2)))
         bind("<bracketright>", self._outside_entry(lambda: self._change_brush(+2)))
-        bind("<Key>", self._digit_key)
+        bind("<Key>", self.corrector.digit_key)
 
     def _outside_entry(self, action: Callable[[], object]) -> Callable[[Any], str | None]:
         """Keys that mean something else while typing a correction (Enter, Delete, Ctrl+Z, Ctrl+C...) are left to it."""
@@ -339,7 +340,7 @@ class DrawingApp:
     def _changed(self) -> None:
         """After undo, redo, clear or a drawing brought back: redraw and read again."""
         self._redraw_strokes()
-        self.close_correction()
+        self.corrector.close()
         self.recognize_now(final=False)
 
     def clear(self) -> None:
@@ -382,12 +383,12 @@ class DrawingApp:
     def _mode_changed(self) -> None:
         self.drawing.resize(PAPER_NUMBER if self.number_mode.get() else PAPER_DIGIT)
         self._fit_canvas(self.board.winfo_width(), self.board.winfo_height())
-        self.close_correction()
+        self.corrector.close()
         self.recognize_now(final=False)
 
     def _on_escape(self, event: Any) -> None:
         if self.correction.is_open:
-            self.close_correction()
+            self.corrector.close()
         else:
             self.clear()
 
@@ -410,71 +411,7 @@ class DrawingApp:
             self.root.after_cancel(self._status_timer)
         self.root.destroy()
 
-    # -- corrections and saving -----------------------------------------------------
-
-    def ask_correction(self) -> None:
-        """Open the "right answer" row: ten digit buttons, or a box to type the right number."""
-        answer = readout(self.last, self.number_mode.get()).answer
-        if self.drawing.is_empty or self.last is None or not answer:
-            self.say("Draw a digit first; then, if I read it wrong, tell me the right one.")
-            return
-        if isinstance(self.last.result, NumberPrediction):
-            self.correction.open_number(answer)
-        else:
-            self.correction.open_digit()
-
-    def close_correction(self) -> None:
-        if self.correction.is_open:
-            self.correction.close()
-            self.root.focus_set()
-
-    def _digit_key(self, event: Any) -> None:
-        if self.correction.wants_digits and event.char.isdigit() and event.char.isascii():
-            self.correct_digit(int(event.char))
-
-    def correct_digit(self, digit: int) -> None:
-        item = saved.Labelled(digit, self.drawing.image(), self.drawing.snapshot())
-        self._save([item], f"as {digit}")
-
-    def correct_number(self) -> None:
-        result = self.last.result if self.last else None
-        if not isinstance(result, NumberPrediction) or result.number is None:
-            return
-        try:
-            digits = saved.parse_number(self.correction.number_entry.get())
-            if len(digits) != len(result.digits):
-                result = self._read_as(len(digits)) or result
-            items = saved.number_items(
-                self.drawing.image(), digits, [d.box for d in result.digits], self.drawing.snapshot()
-            )
-        except ValueError as exc:
-            self.say(str(exc))
-            return
-        self._save(items, f"as {''.join(map(str, digits))}, one file per digit,")
-
-    def _read_as(self, count: int) -> NumberPrediction | None:
-        """The number read again as ``count`` digits, when the recognizer takes that hint."""
-        try:
-            again = self.recognizer.predict_number(self.drawing.image(), digits=count)  # type: ignore[call-arg]
-        except TypeError:
-            return None
-        return again if len(again.digits) == count else None
-
-    def _save(self, items: list[saved.Labelled], what: str) -> None:
-        try:
-            self._last_saved = saved.save_all(items, self.corrections, source="desktop")
-        except OSError as exc:
-            self.say(saved.cannot_save(exc))
-            return
-        where = self._last_saved[0] if len(self._last_saved) == 1 else self.corrections
-        self.correction.open_saved(f"Thanks! Saved {what} in {where}", self.take_back)
-        self.root.focus_set()
-
-    def take_back(self) -> None:
-        saved.forget(self._last_saved)
-        self.correction.close()
-        self.say(f"Taken back: {len(self._last_saved)} correction(s) removed.")
-        self._last_saved = []
+    # -- saving -----------------------------------------------------------------------
 
     def save_as(self) -> None:
         from tkinter import filedialog
