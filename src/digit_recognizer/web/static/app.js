@@ -1,12 +1,14 @@
 // Digit recognizer page: draw with mouse, finger or pen (or open a photo); see the answer while drawing.
 //
 // Modules: pad.js (strokes, undo/redo, the canvas), api.js (requests and what their failures
-// mean), this file (the page). At most one request is in flight: while drawing, a new one
+// mean), results.js (bars, preview, percentages), files.js (downloads), this file (the page). At most one request is in flight: while drawing, a new one
 // goes out THROTTLE_MS after the last, and the latest drawing always wins. Every request
 // carries a sequence number and the drawing's "epoch" (bumped when ink is taken away: undo,
 // clear, mode): an answer for a drawing that no longer exists is dropped, never shown.
 import { predict, correctionsStored, sendCorrection, modelCard, health } from "./api.js";
+import { download, inkLines, stamp } from "./files.js";
 import { Pad } from "./pad.js";
+import { buildBars, percent, secondBest, showBars, showPreview } from "./results.js";
 
 const THROTTLE_MS = 120; // live predictions while drawing: at most about 8 per second
 const TEXT = {
@@ -164,33 +166,6 @@ function answerIsCurrent() {
 
 // ------------------------------------------------------------------ showing results
 
-function buildBars() {
-  for (let digit = 0; digit < 10; digit++) {
-    const li = document.createElement("li");
-    li.innerHTML = `<span class="digit">${digit}</span><span class="track"><span class="fill"></span></span>` +
-      `<span class="pct">0%</span>`;
-    ui.bars.append(li);
-  }
-}
-
-function showBars(probabilities) {
-  const best = probabilities.length ? probabilities.indexOf(Math.max(...probabilities)) : -1;
-  [...ui.bars.children].forEach((li, digit) => {
-    const p = probabilities[digit] || 0;
-    li.classList.toggle("best", digit === best);
-    li.querySelector(".fill").style.width = `${(p * 100).toFixed(1)}%`;
-    li.querySelector(".pct").textContent = percent(p);
-  });
-}
-
-function showPreview(canvas, rows) {
-  const c = canvas.getContext("2d");
-  const image = c.createImageData(28, 28);
-  (rows || []).flat().forEach((v, i) => image.data.set([v, v, v, 255], i * 4));
-  if (!rows) for (let i = 3; i < image.data.length; i += 4) image.data[i] = 255;
-  c.putImageData(image, 0, 0);
-}
-
 function showAnswer(text, stateName, detail) {
   ui.answer.textContent = text;
   ui.answer.dataset.state = stateName;
@@ -205,7 +180,7 @@ function showEmpty() {
   setStatus("");
   ui.chips.hidden = true;
   ui.chips.replaceChildren();
-  showBars([]);
+  showBars(ui.bars, []);
   showPreview(ui.preview, null);
   updateControls();
 }
@@ -242,7 +217,7 @@ function showResult(result, ms, announce) {
   if ((multi ? result.number : result.digit) === null) {
     showAnswer("–", "none", `No digit found: ${result.reason || "draw a little more"}.`);
     ui.chips.hidden = true;
-    showBars([]);
+    showBars(ui.bars, []);
     showPreview(ui.preview, null);
     spoken = "No digit found.";
   } else if (multi) {
@@ -260,7 +235,7 @@ function showResult(result, ms, announce) {
     showAnswer(unsure ? `${result.digit} or ${runnerUp.digit}?` : String(result.digit), unsure ? "unsure" : "found",
       `${percent(result.confidence)} sure` + (runnerUp ? `; next: ${runnerUp.digit} (${percent(runnerUp.p)})` : ""));
     ui.chips.hidden = true;
-    showBars(result.probabilities);
+    showBars(ui.bars, result.probabilities);
     showPreview(ui.preview, result.preview);
     spoken = unsure ? `Maybe ${result.digit}, or ${runnerUp.digit}.` :
       `Recognized ${result.digit}, ${percent(result.confidence)} sure.`;
@@ -283,7 +258,7 @@ function showChips(digits) {
     chip.querySelector("b").textContent = d.digit;
     chip.querySelector("small").textContent = percent(d.confidence);
   });
-  showBars(digits[state.selected].probabilities);
+  showBars(ui.bars, digits[state.selected].probabilities);
   showPreview(ui.preview, digits[state.selected].preview);
 }
 
@@ -300,17 +275,6 @@ function makeChip(index) {
     if (state.lastResult && state.lastResult.digits) showChips(state.lastResult.digits);
   });
   return chip;
-}
-
-function secondBest(probabilities) {
-  const order = probabilities.map((p, digit) => ({ p, digit })).sort((a, b) => b.p - a.p);
-  return order[1] && order[1].p >= 0.01 ? order[1] : null;
-}
-
-// 0.4% and 7.5% keep a decimal (small alternatives matter); 24% and 99% do not.
-function percent(p) {
-  if (p > 0 && p < 0.0005) return "<0.1%";
-  return p < 0.0995 ? `${(p * 100).toFixed(1)}%` : `${Math.round(p * 100)}%`;
 }
 
 // One line about the model: its file (which model answers: shipped or personal), then from its card
@@ -349,16 +313,6 @@ async function openImage(input) {
 
 // ------------------------------------------------------------------ saving and corrections
 
-function stamp() { return new Date().toISOString().slice(0, 19).replace(/[:T]/g, "-"); }
-
-function download(blob, name) {
-  const link = Object.assign(document.createElement("a"), { href: URL.createObjectURL(blob), download: name });
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
-}
-
 async function saveDrawing() {
   if (!pad.strokes.length) return;
   download(await pad.png(), `${pad.mode}-${stamp()}.png`);
@@ -393,31 +347,9 @@ async function submitCorrection(event) {
     return;
   }
   download(await pad.png(), `${label}-${stamp()}.png`);
-  const lines = inkLines(correction);
+  const lines = inkLines(correction, state.lastResult, pad.scale);
   download(new Blob([lines], { type: "application/x-ndjson" }), `${label}-${stamp()}.ndjson`);
   setStatus(`This server does not store corrections: the drawing, labelled ${label}, was downloaded instead.`);
-}
-
-// The JSON-lines strokes format, one line per digit (a number's strokes go to the digit box
-// they overlap most, as the server and the desktop app cut them).
-function inkLines(correction) {
-  const result = state.lastResult;
-  const digits = correction.label.split("");
-  const boxes = result && result.digits && result.digits.length === digits.length
-    ? result.digits.map((d) => d.box.map((v) => v / pad.scale)) : null;
-  const groups = digits.map(() => []);
-  correction.drawing.forEach((stroke) => {
-    let best = 0;
-    if (boxes) {
-      const [x0, x1] = [Math.min(...stroke[0]), Math.max(...stroke[0])];
-      const overlap = (b) => Math.min(x1, b[2]) - Math.max(x0, b[0]);
-      boxes.forEach((b, i) => { if (overlap(b) > overlap(boxes[best])) best = i; });
-    }
-    groups[best].push(stroke);
-  });
-  const lines = (boxes ? digits : [digits.join("")]).map((label, i) =>
-    JSON.stringify({ label, writer: "", drawing: boxes ? groups[i] : correction.drawing, pen: correction.pen }));
-  return lines.join("\n") + "\n";
 }
 
 // ------------------------------------------------------------------ modes and keys
@@ -467,7 +399,7 @@ function switchMode(mode) {
 }
 
 async function start() {
-  buildBars();
+  buildBars(ui.bars);
   const canvas = pad.canvas;
   canvas.addEventListener("pointerdown", onPointerDown);
   canvas.addEventListener("pointermove", onPointerMove);
