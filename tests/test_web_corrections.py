@@ -66,3 +66,13 @@ def test_a_bad_correction_is_a_json_422_and_stores_nothing(
     answer = client(monkeypatch, tmp_path).post("/api/corrections", json=body)
     assert answer.status_code == 422 and message in answer.json()["error"]
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def test_digits_serve_offers_the_corrections_folder_option() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "digit_recognizer", "serve", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and "--corrections-dir DIR" in done.stdout
