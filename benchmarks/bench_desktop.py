@@ -9,8 +9,11 @@ digit and the number mode, with the conditions (CPU, load, versions, model).
     python benchmarks/bench_desktop.py                 # 200 strokes per mode, shipped model
     python benchmarks/bench_desktop.py --strokes 50 --model runs/train/exp/model.onnx
 
-The strokes are the four digits 1, 7, 0 and 4 (the 4 in two strokes) with random jitter in
-position, size and brush width; number mode draws three digits side by side before clearing.
+The strokes are the four digits 1, 7, 0 and 4 (the 4 in two strokes) and a long zigzag scribble,
+with random jitter in position, size and brush width; number mode draws three of them side by
+side before clearing. Recognition runs on the app's worker thread, as in use; the time is from
+the release event until the answer is on screen. It also prints the longest the window took to
+handle one pointer move while drawing ("pen wait"), live readings included.
 """
 
 from __future__ import annotations
@@ -32,12 +35,13 @@ import numpy as np
 from digit_recognizer import Recognizer
 from digit_recognizer.desktop import PAPER_DIGIT, DrawingApp
 
-BUDGET_MS = 50.0  # the issue's target: release -> prediction shown
-SHAPES = {  # pen paths on the 280x280 paper
+BUDGET_MS = 50.0  # the issue's target: release -> prediction shown, at the 99th percentile
+SHAPES: dict[int | str, list[list[tuple[float, float]]]] = {  # pen paths on the 280x280 paper
     1: [[(150, 45), (140, 235)]],
     7: [[(75, 55), (205, 55), (125, 235)]],
     0: [[(140 + 62 * np.sin(t), 140 - 92 * np.cos(t)) for t in np.linspace(0, 2 * np.pi, 48)]],
     4: [[(170, 40), (65, 170), (215, 170)], [(170, 40), (170, 240)]],
+    "scribble": [[(40 + 25 * i, 60 if i % 2 else 220) for i in range(9)]],  # one long stroke, 1,300 px of ink
 }
 STEP = 6.0  # paper pixels between reported pointer positions
 
@@ -52,26 +56,33 @@ def main() -> int:
     recognizer = Recognizer.load(args.model)
     with x_display() as (display, described):
         print(conditions(recognizer, described))
-        print(f"\n{'mode':<8}{'strokes':>8}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'recog p50':>11}   target")
+        header = f"{'mode':<8}{'strokes':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+        print(f"\n{header}{'recog p50':>11}{'pen wait max':>14}{'tk cpu p99':>13}   target")
         worst = 0.0
         for number_mode in (False, True):
-            total, model = measure(display, recognizer, number_mode, args.strokes, np.random.default_rng(args.seed))
-            p50, p95, top = np.percentile(total, [50, 95, 100])
-            worst = max(worst, top)
+            rng = np.random.default_rng(args.seed)
+            total, model, waits, cpu = measure(display, recognizer, number_mode, args.strokes, rng)
+            p50, p95, p99, top = np.percentile(total, [50, 95, 99, 100])
+            worst = max(worst, p99)
             name = "number" if number_mode else "digit"
-            verdict = "ok" if top <= BUDGET_MS else "OVER"
+            verdict = "ok" if p99 <= BUDGET_MS else "OVER"
             print(
-                f"{name:<8}{len(total):>8}{p50:>9.1f}{p95:>9.1f}{top:>9.1f}{np.median(model):>11.1f}"
-                f"   <= {BUDGET_MS:.0f} ms {verdict}"
+                f"{name:<8}{len(total):>8}{p50:>9.1f}{p95:>9.1f}{p99:>9.1f}{top:>9.1f}{np.median(model):>11.1f}"
+                f"{max(waits):>14.1f}{np.percentile(cpu, 99):>13.1f}   p99 <= {BUDGET_MS:.0f} ms {verdict}"
             )
-    print("\nms: mouse release -> result panel redrawn; recog: preprocessing + inference alone (median)")
+    print(
+        "\nms: mouse release -> answer shown (recognition on the worker thread, panel redrawn, X round trip);"
+        "\nrecog: rendering + preprocessing + inference alone (median); pen wait: the longest the window took"
+        "\nto handle one pointer move while drawing (live readings included); tk cpu: CPU time the window's"
+        "\nthread spent from release to answer (what the pen would wait for on an idle machine)"
+    )
     return 0 if worst <= BUDGET_MS else 1
 
 
 def measure(
     display: str, recognizer: Recognizer, number_mode: bool, strokes: int, rng: np.random.Generator
-) -> tuple[list[float], list[float]]:
-    """Draw until ``strokes`` releases have been timed; returns (release->shown, model-only) in ms."""
+) -> tuple[list[float], list[float], list[float], list[float]]:
+    """Draw until ``strokes`` releases are timed: (release->shown, model-only, pen waits, window CPU) in ms."""
     import tkinter as tk
 
     root = tk.Tk(screenName=display)
@@ -79,37 +90,52 @@ def measure(
     root.update()
     total: list[float] = []
     model: list[float] = []
+    waits: list[float] = []
+    window_cpu: list[float] = []
     slot = 0
     while len(total) < strokes:
-        digit = int(rng.choice(list(SHAPES)))
+        digit = list(SHAPES)[int(rng.integers(len(SHAPES)))]
         offset = PAPER_DIGIT[0] * slot if number_mode else 0
         for path in SHAPES[digit]:
             points = jitter(path, rng, dx=offset)
             app.brush.set(float(rng.uniform(14, 28)))
-            total.append(draw_stroke(app, points))
+            shown_ms, wait_ms, cpu_ms = draw_stroke(app, points)
+            total.append(shown_ms)
+            window_cpu.append(cpu_ms)
+            waits.append(wait_ms)
             assert app.last is not None
             model.append(app.last.elapsed_ms)
         slot = (slot + 1) % 3 if number_mode else 0
         if slot == 0:
             app.clear()
             root.update()
-    root.destroy()
-    return total[:strokes], model[:strokes]
+    app.quit()
+    return total[:strokes], model[:strokes], waits, window_cpu[:strokes]
 
 
-def draw_stroke(app: DrawingApp, points: list[tuple[float, float]]) -> float:
-    """Press, move and release like a mouse; the time from release to the redrawn panel, in ms."""
+def draw_stroke(app: DrawingApp, points: list[tuple[float, float]]) -> tuple[float, float, float]:
+    """Press, move and release like a mouse. In ms: release -> answer shown, the longest pointer-move
+    handling, and the CPU time the window's thread spent from release to answer (waiting excluded)."""
     canvas, root = app.canvas, app.root
+    shown: list[int] = []
+    app.on_shown = lambda job, reading: shown.append(job.seq) if job.final else None
     screen = [(round(x * app.scale), round(y * app.scale)) for x, y in points]
     canvas.event_generate("<ButtonPress-1>", x=screen[0][0], y=screen[0][1])
+    wait = 0.0
     for x, y in screen[1:]:
+        moved = time.perf_counter()
         canvas.event_generate("<B1-Motion>", x=x, y=y, state=0x100)
-        root.update()  # let the live-recognition timer fire as it would between real mouse events
-    started = time.perf_counter()
+        root.update()  # let the live-reading timer and poll fire as they would between real mouse events
+        wait = max(wait, (time.perf_counter() - moved) * 1000)
+        time.sleep(0.004)  # a real mouse reports every few milliseconds
+    started, cpu = time.perf_counter(), time.thread_time()
     canvas.event_generate("<ButtonRelease-1>", x=screen[-1][0], y=screen[-1][1])
+    while not shown:
+        root.update()
+        time.sleep(0.0005)
     root.update_idletasks()  # redraw the labels, bars and preview
     root.winfo_pointerxy()  # a round trip: the X server has taken every drawing request
-    return (time.perf_counter() - started) * 1000
+    return (time.perf_counter() - started) * 1000, wait, (time.thread_time() - cpu) * 1000
 
 
 def jitter(path: list[tuple[float, float]], rng: np.random.Generator, dx: float) -> list[tuple[float, float]]:

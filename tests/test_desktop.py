@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 from PIL import Image
 
 from digit_recognizer import NumberPrediction, Prediction, Recognizer
+from digit_recognizer.corrections import forget, number_items, parse_number, save_all
 from digit_recognizer.desktop import (
     DEFAULT_BRUSH,
     PAPER_DIGIT,
@@ -29,13 +31,13 @@ from digit_recognizer.desktop import (
     Throttle,
     corrections_dir,
     log_line,
-    parse_number_correction,
     readout,
     recognize,
     save_correction,
-    save_number_correction,
 )
+from digit_recognizer.desktop.logic import DRAW_BIGGER, Job, Reader, Reading, Recent, is_small, model_picture
 from digit_recognizer.evaluation import evaluate_folder
+from digit_recognizer.ink import Stroke, read_ndjson
 
 # Digits as pen paths on the 280x280 paper, drawn the way a person draws them with a mouse.
 # (test_desktop_gui.py draws the same paths with the real pointer.)
@@ -62,6 +64,7 @@ def draw(drawing: Drawing, digit: int, dx: float = 0) -> Drawing:
         drawing.begin_stroke(points[0], DEFAULT_BRUSH)
         for point in points[1:]:
             drawing.extend_stroke(point)
+        drawing.end_stroke()
     return drawing
 
 
@@ -76,16 +79,25 @@ def test_a_fast_mouse_move_draws_a_continuous_line_not_dots() -> None:
     drawing = Drawing()
     drawing.begin_stroke((40, 140), 20)
     drawing.extend_stroke((240, 140))  # one big jump, as when the mouse moves fast
+    drawing.end_stroke()
     assert ink(drawing)[140, 40:241].all()
 
 
-def test_strokes_have_round_caps() -> None:
-    drawing = Drawing()
-    drawing.begin_stroke((100, 140), 20)
-    drawing.extend_stroke((180, 140))
-    mask = ink(drawing)
-    assert mask[140, 92] and not mask[140, 88]  # the cap reaches ~half a width past the end
-    assert not mask[131, 91]  # ...but its corner is rounded off, not square
+def test_a_small_digit_drawn_with_a_wide_brush_gets_a_thinner_pen_for_the_model() -> None:
+    small = Drawing()
+    small.begin_stroke((140, 120), 20)
+    small.extend_stroke((140, 160))  # a "1" 40 px tall with a 20 px brush: a blob on screen
+    column = ink(small)[140]
+    assert 3 <= column.sum() <= 10  # the model gets a pen of about a seventh of the height
+    big = draw(Drawing(), 1)
+    assert ink(big)[140].sum() >= 18  # a normal-size digit keeps the brush the user chose
+
+
+def test_a_small_drawing_is_told_to_draw_bigger() -> None:
+    small = [Stroke(20, [(140, 120), (140, 160)])]
+    assert is_small(small, PAPER_DIGIT) and not is_small(draw(Drawing(), 1).strokes, PAPER_DIGIT)
+    shown = readout(Recognition(Prediction(1, 0.9, probs(1, 0.9)), [], 1.0, small=True), False)
+    assert DRAW_BIGGER in shown.detail
 
 
 def test_tiny_pointer_moves_add_no_points() -> None:
@@ -99,21 +111,52 @@ def test_tiny_pointer_moves_add_no_points() -> None:
 def test_a_click_without_moving_leaves_a_dot() -> None:
     drawing = Drawing()
     drawing.begin_stroke((140, 140), 20)
-    assert ink(drawing)[140, 140] and ink(drawing).sum() > 200
+    assert ink(drawing)[140, 140] and ink(drawing).sum() >= 9
 
 
-def test_undo_removes_only_the_last_stroke() -> None:
+def test_undo_removes_only_the_last_stroke_and_redo_brings_it_back() -> None:
     four = draw(Drawing(), 4)
+    both = ink(four)
     first_stroke_only = Drawing()
-    first_stroke_only.strokes = [four.strokes[0]]
-    first_stroke_only.resize(PAPER_DIGIT)  # re-renders from the strokes
-    assert four.undo() is not None
+    first_stroke_only.history.add(four.strokes[0])
+    assert four.undo()
     assert len(four.strokes) == 1
     assert np.array_equal(ink(four), ink(first_stroke_only))
+    assert four.redo() and np.array_equal(ink(four), both)
 
 
 def test_undo_on_an_empty_drawing_does_nothing() -> None:
-    assert Drawing().undo() is None
+    assert not Drawing().undo()
+
+
+def test_undo_is_refused_while_the_pen_is_down() -> None:
+    drawing = Drawing()
+    drawing.begin_stroke((150, 45), 20)
+    drawing.extend_stroke((150, 100))
+    assert not drawing.undo()  # Ctrl+Z mid-stroke: the stroke is kept whole
+    drawing.end_stroke()
+    assert drawing.undo() and drawing.is_empty
+    assert not drawing.extend_stroke((150, 200))  # moves after the pen is up draw nothing
+
+
+def test_clear_can_be_undone() -> None:
+    drawing = draw(Drawing(), 7)
+    before = ink(drawing)
+    assert drawing.clear() and drawing.is_empty
+    assert drawing.undo() and np.array_equal(ink(drawing), before)
+
+
+def test_switching_to_the_smaller_paper_brings_every_stroke_into_view() -> None:
+    drawing = Drawing(PAPER_NUMBER)
+    for i, digit in enumerate([4, 1, 7]):
+        draw(drawing, digit, dx=280 * i)
+    drawing.undo()  # the 7 is undone: redo must bring it back inside the paper too
+    drawing.resize(PAPER_DIGIT)
+    drawing.redo()
+    for stroke in drawing.strokes:
+        x0, y0, x1, y1 = stroke.box()
+        assert x0 >= 0 and y0 >= 0 and x1 <= PAPER_DIGIT[0] and y1 <= PAPER_DIGIT[1]
+    assert len(drawing.strokes) == 4
 
 
 def test_clear_leaves_blank_paper() -> None:
@@ -128,6 +171,16 @@ def test_number_paper_keeps_the_strokes_already_drawn() -> None:
     drawing.resize(PAPER_NUMBER)
     assert drawing.image().size == PAPER_NUMBER
     assert np.array_equal(ink(drawing)[:, :280], before)
+
+
+def test_a_drawing_brought_back_from_the_recent_list_can_be_undone() -> None:
+    drawing = draw(Drawing(), 7)
+    seven = drawing.snapshot()
+    drawing.clear()
+    draw(drawing, 1)
+    drawing.show(seven)
+    assert drawing.snapshot() == seven
+    assert drawing.undo() and len(drawing.strokes) == 1
 
 
 def test_the_image_handed_out_is_a_copy() -> None:
@@ -187,9 +240,11 @@ def test_a_confident_digit_is_shown_large_with_its_confidence_and_ten_bars() -> 
     assert len(shown.bars) == 10 and shown.bars[7] == 0.98
 
 
-def test_an_unsure_digit_names_the_runner_up() -> None:
+def test_an_unsure_digit_is_shown_as_unsure_with_the_runner_up() -> None:
     shown = readout(reading(Prediction(4, 0.45, probs(4, 0.45, 9, 0.40))), False)
-    assert shown.detail == "45% sure, or maybe 9 (40%)"
+    assert shown.headline == "4 or 9?"
+    assert shown.detail == "not sure: 45%, or maybe 9 (40%)"
+    assert shown.answer == "4"  # what Ctrl+C copies
 
 
 def test_a_number_is_shown_whole_with_bars_for_its_least_sure_digit() -> None:
@@ -198,9 +253,11 @@ def test_a_number_is_shown_whole_with_bars_for_its_least_sure_digit() -> None:
     one = DigitInNumber(Prediction(1, 0.99, probs(1, 0.99)), (0, 0, 10, 10))
     seven = DigitInNumber(Prediction(7, 0.70, probs(7, 0.70, 1, 0.2)), (20, 0, 30, 10))
     shown = readout(reading(NumberPrediction("17", [one, seven])), True)
-    assert shown.headline == "17"
-    assert shown.detail.startswith("69% sure of every digit")
+    assert shown.headline == "17?" and shown.answer == "17"  # the 7 is unsure (70%)
+    assert shown.detail.startswith("not sure of the 7 (or 1?)")
     assert shown.highlight == 7 and shown.bars[7] == 0.70
+    sure = DigitInNumber(Prediction(7, 0.95, probs(7, 0.95)), (20, 0, 30, 10))
+    assert readout(reading(NumberPrediction("17", [one, sure])), True).detail.startswith("94% sure of every digit")
 
 
 def test_verbose_log_line_has_digit_confidence_and_time() -> None:
@@ -257,13 +314,18 @@ def test_corrections_folder_follows_the_environment(tmp_path: Path) -> None:
     assert corrections_dir({}) == Path.home() / ".local/share/digit-recognizer/corrections"
 
 
-def test_a_correction_is_saved_as_a_png_in_its_digit_folder(tmp_path: Path) -> None:
-    image = draw(Drawing(), 7).image()
+def test_a_correction_is_saved_as_a_png_and_its_strokes_in_its_digit_folder(tmp_path: Path) -> None:
+    drawing = draw(Drawing(), 7)
+    image = drawing.image()
     when = datetime(2026, 1, 2, 3, 4, 5, 678)
-    path = save_correction(image, 7, tmp_path, when)
+    path = save_correction(image, 7, tmp_path, when, strokes=drawing.snapshot())
     assert path == tmp_path / "7" / "20260102-030405-000678.png"
     assert np.array_equal(np.asarray(Image.open(path)), np.asarray(image))
+    (sample,) = read_ndjson(path.with_suffix(".ndjson"))
+    assert sample.label == 7 and [s.width for s in sample.strokes] == [s.width for s in drawing.strokes]
+    assert np.allclose(sample.strokes[0].points, drawing.strokes[0].points, atol=0.01)
     assert save_correction(image, 7, tmp_path, when) != path  # same instant: a second file, not an overwrite
+    assert not list(tmp_path.rglob(".*"))  # no temporary files left
 
 
 def test_a_correction_must_be_a_digit(tmp_path: Path) -> None:
@@ -271,25 +333,89 @@ def test_a_correction_must_be_a_digit(tmp_path: Path) -> None:
         save_correction(Drawing().image(), 12, tmp_path)
 
 
-def test_a_number_correction_needs_one_digit_per_digit_found() -> None:
-    assert parse_number_correction(" 4 17", found=3) == [4, 1, 7]
+def test_a_typed_number_must_be_digits() -> None:
+    assert parse_number(" 4 17") == [4, 1, 7]
     with pytest.raises(ValueError, match="Type 3 digit"):
-        parse_number_correction("41", found=3)
+        parse_number("41", found=3)
     with pytest.raises(ValueError, match="0-9 only"):
-        parse_number_correction("4a7", found=3)
+        parse_number("4a7")
+
+
+def number_drawing(*digits: int) -> Drawing:
+    drawing = Drawing(PAPER_NUMBER)
+    for i, digit in enumerate(digits):
+        draw(drawing, digit, dx=280 * i)
+    return drawing
 
 
 def test_saved_corrections_are_ready_for_digits_evaluate(recognizer: Recognizer, tmp_path: Path) -> None:
     save_correction(draw(Drawing(), 7).image(), 7, tmp_path)
-    number = Drawing(PAPER_NUMBER)
-    draw(number, 1)
-    draw(number, 0, dx=280)
+    number = number_drawing(1, 0)
     found = recognize(recognizer, number.image(), number_mode=True).result
     assert isinstance(found, NumberPrediction)
-    saved = save_number_correction(number.image(), [1, 0], [d.box for d in found.digits], tmp_path)
+    items = number_items(number.image(), [1, 0], [d.box for d in found.digits], number.snapshot())
+    saved = save_all(items, tmp_path)
     assert [p.parent.name for p in saved] == ["1", "0"]
+    one, zero = (next(read_ndjson(p.with_suffix(".ndjson"))) for p in saved)
+    assert (len(one.strokes), len(zero.strokes)) == (1, 1)  # each digit keeps the strokes of its own box
     report = evaluate_folder(recognizer.path, tmp_path)
     assert report.n == 3 and report.accuracy == 1.0
+
+
+def test_a_number_correction_is_saved_all_or_nothing(tmp_path: Path) -> None:
+    number = number_drawing(4, 1, 7)
+    boxes = [(280 * i + 40, 30, 280 * i + 240, 250) for i in range(3)]
+    items = number_items(number.image(), [4, 1, 7], boxes, number.snapshot())
+    (tmp_path / "1").write_text("a file where the folder for 1 should be")
+    with pytest.raises(OSError):
+        save_all(items, tmp_path)
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == [tmp_path / "1"]  # nothing of the 4 or 7 kept
+    (tmp_path / "1").unlink()
+    saved = save_all(items, tmp_path)
+    assert len(list(tmp_path.rglob("*.png"))) == 3 and len(list(tmp_path.rglob("*.ndjson"))) == 3
+    forget(saved)  # a mistyped correction taken back
+    assert not list(tmp_path.rglob("*.png")) and not list(tmp_path.rglob("*.ndjson"))
+
+
+def test_a_number_correction_needs_one_digit_per_digit_box(tmp_path: Path) -> None:
+    number = number_drawing(4, 1)
+    with pytest.raises(ValueError, match="Type 2 digit"):
+        number_items(number.image(), [4, 1, 7], [(0, 0, 280, 280), (280, 0, 560, 280)], number.snapshot())
+
+
+# --------------------------------------------------------------------------- the worker and the recent list
+
+
+def test_the_reader_answers_on_its_thread_and_keeps_only_the_newest_waiting_job(recognizer: Recognizer) -> None:
+    reader = Reader(recognizer)
+    seven, one = draw(Drawing(), 7).snapshot(), draw(Drawing(), 1).snapshot()
+    for seq in range(1, 20):  # a burst: most jobs are replaced before they start
+        reader.submit(Job(seq, seven if seq < 19 else one, PAPER_DIGIT, False))
+    answers: list[tuple[Job, object]] = []
+    deadline = time.monotonic() + 30
+    while not any(job.seq == 19 for job, _ in answers) and time.monotonic() < deadline:
+        answers += reader.take()
+        time.sleep(0.01)
+    reader.close()
+    newest = [r for job, r in answers if job.seq == 19]
+    assert newest and isinstance(newest[0], Recognition) and newest[0].result.digit == 1
+    assert len(answers) < 19  # jobs overtaken while waiting were never run
+
+
+def test_the_recent_list_keeps_the_newest_readings_once() -> None:
+    recent = Recent(size=3)
+    seven = draw(Drawing(), 7).snapshot()
+    assert recent.add(Reading("7", seven, False))
+    assert not recent.add(Reading("7", seven, False))  # the same drawing read again
+    assert not recent.add(Reading("", (), False))  # no answer: nothing to keep
+    for answer in ("1", "2", "3"):
+        recent.add(Reading(answer, (Stroke(20, [(0, int(answer))]),), False))
+    assert [r.answer for r in recent.items] == ["3", "2", "1"]
+
+
+def test_the_model_picture_is_drawn_from_strokes_alone() -> None:
+    drawing = draw(Drawing(), 7)
+    assert np.array_equal(np.asarray(model_picture(drawing.snapshot(), PAPER_DIGIT)), np.asarray(drawing.image()))
 
 
 # --------------------------------------------------------------------------- the command's failures

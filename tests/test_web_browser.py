@@ -7,6 +7,7 @@ screenshot while running these tests.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -164,7 +165,12 @@ def test_ctrl_z_undoes_the_last_stroke_and_escape_clears(page: Any) -> None:
     sync_api.expect(page.locator("#answer")).to_have_attribute("data-state", "empty")
     assert page.locator("#prompt").is_visible()
     assert page.locator("#answer").inner_text() == "?"
-    assert page.locator("#undo").is_disabled()
+    page.keyboard.press("Control+z")  # Clear is undoable too
+    sync_api.expect(page.locator("#answer")).to_have_text("7")
+    page.keyboard.press("Control+z")
+    sync_api.expect(page.locator("#answer")).to_have_text("?")
+    page.keyboard.press("Control+y")
+    sync_api.expect(page.locator("#answer")).to_have_text("7")
 
 
 def test_number_mode_reads_digits_side_by_side(page: Any) -> None:
@@ -179,7 +185,7 @@ def test_buttons_and_mode_are_reachable_by_keyboard(page: Any) -> None:
     draw(page, ONE)
     wait_for_final_answer(page)
     focused = []
-    for _ in range(8):
+    for _ in range(16):
         page.keyboard.press("Tab")
         focused.append(page.evaluate("document.activeElement.id || document.activeElement.value"))
     assert {"digit", "undo", "clear", "recognize"} <= set(focused)
@@ -229,3 +235,254 @@ def test_screenshot_of_the_page(page: Any, tmp_path: Path) -> None:
     target = Path(os.environ.get("DIGITS_WEB_SCREENSHOT") or tmp_path / "web.png")
     page.screenshot(path=str(target))
     assert target.stat().st_size > 10_000
+
+
+# --------------------------------------------------------------------------- defects found by trying the page
+
+
+class Held:
+    """Every /api/predict request waits until ``release`` (a slow server, on demand)."""
+
+    def __init__(self, page: Any) -> None:
+        self.routes: list[Any] = []
+        self.holding = True
+        page.route("**/api/predict*", self._handle)
+
+    def _handle(self, route: Any) -> None:
+        if self.holding:
+            self.routes.append(route)
+        else:
+            route.continue_()
+
+    def release(self) -> None:
+        self.holding = False
+        while self.routes:
+            self.routes.pop(0).continue_()
+
+
+def watch_answers(page: Any) -> None:
+    page.evaluate(
+        "window.__answers = []; new MutationObserver(() => window.__answers.push("
+        "document.querySelector('#answer').textContent)).observe(document.querySelector('#answer'),"
+        " {childList: true, characterData: true, subtree: true})"
+    )
+
+
+def test_the_page_names_the_model_in_use(page: Any) -> None:
+    sync_api.expect(page.locator("#model-info")).to_contain_text(f"Model {model_for_tests().name}")
+
+
+def test_an_answer_for_an_erased_drawing_is_never_shown(page: Any) -> None:
+    held = Held(page)
+    draw(page, SEVEN)
+    page.wait_for_timeout(300)
+    assert held.routes, "the 7 was sent"
+    sync_api.expect(page.locator("#answer-detail")).to_have_text("Recognizing…")  # not "Draw a digit"
+    page.keyboard.press("Escape")
+    watch_answers(page)
+    draw(page, ONE)
+    held.release()  # the slow answer about the erased 7 arrives now
+    assert wait_for_final_answer(page) == "1"
+    assert "7" not in page.evaluate("window.__answers")
+
+
+def test_a_stopped_server_and_a_proxy_error_are_told_apart_and_the_old_answer_is_marked(
+    browser: Any, server_url: str
+) -> None:
+    context = browser.new_context(viewport={"width": 1100, "height": 760})
+    page = context.new_page()  # not the `page` fixture: failed requests are the point here
+    page.goto(server_url + "/")
+    draw(page, SEVEN)
+    assert wait_for_final_answer(page) == "7"
+    page.route("**/api/predict*", lambda route: route.abort())
+    draw(page, [[(40, 260), (60, 262)]])
+    sync_api.expect(page.locator("#status")).to_contain_text("server unreachable")
+    sync_api.expect(page.locator("#answer")).to_have_attribute("data-state", "stale")
+    assert page.locator("#answer").inner_text() == "7"
+    assert "Old answer" in page.locator("#answer-detail").inner_text()
+    page.unroute("**/api/predict*")
+    page.route(
+        "**/api/predict*",
+        lambda route: route.fulfill(status=502, content_type="text/html", body="<h1>502 Bad Gateway</h1>"),
+    )
+    draw(page, [[(200, 260), (220, 262)]])
+    sync_api.expect(page.locator("#status")).to_contain_text("answered something unexpected (HTTP 502")
+    context.close()
+
+
+def test_the_answer_is_announced_once_when_the_pen_lifts(page: Any) -> None:
+    assert page.locator("[aria-live], [role=status], [role=alert], output").count() == 1  # #announce only
+    page.evaluate(
+        "window.__spoken = []; new MutationObserver(() => window.__spoken.push("
+        "document.querySelector('#announce').textContent)).observe(document.querySelector('#announce'),"
+        " {childList: true, characterData: true, subtree: true})"
+    )
+    box = page.locator("#pad").bounding_box()
+    page.mouse.move(box["x"] + 140, box["y"] + 40)
+    page.mouse.down()
+    for step in range(20):  # a slow stroke: live answers arrive meanwhile, silently
+        page.mouse.move(box["x"] + 140 + step, box["y"] + 40 + 12 * step)
+        page.wait_for_timeout(40)
+    page.mouse.up()
+    wait_for_final_answer(page)
+    page.wait_for_timeout(300)
+    assert [text for text in page.evaluate("window.__spoken") if text] == [page.locator("#announce").inner_text()]
+
+
+def test_a_number_chip_keeps_the_keyboard_focus(page: Any) -> None:
+    page.get_by_role("radio", name="A number").check()
+    draw(page, ONE, offset_x=0)
+    draw(page, SEVEN, offset_x=300)
+    assert wait_for_final_answer(page).startswith("17")
+    second = page.locator("#number-digits .chip").nth(1)
+    second.focus()
+    page.keyboard.press("Enter")
+    assert second.get_attribute("aria-pressed") == "true"
+    assert page.evaluate("document.activeElement === document.querySelectorAll('#number-digits .chip')[1]")
+
+
+def test_pen_width_and_save_button(page: Any) -> None:
+    page.locator("#pen").fill("36")
+    assert page.locator("#pen-value").inner_text() == "36"
+    draw(page, ONE)
+    wait_for_final_answer(page)
+    dark = page.evaluate(
+        "(() => { const c = document.querySelector('#pad'); const k = c.width / 280;"
+        " const row = c.getContext('2d').getImageData(0, Math.round(140 * k), c.width, 1).data;"
+        " let n = 0; for (let i = 0; i < row.length; i += 4) if (row[i] < 128) n++; return n / k; })()"
+    )
+    assert 30 <= dark <= 42, "the stroke is as wide as the pen chosen"
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Save").click()
+    assert Path(download.value.path()).read_bytes().startswith(b"\x89PNG")
+
+
+def test_wrong_without_a_corrections_folder_downloads_the_labelled_drawing(page: Any) -> None:
+    from digit_recognizer.ink import parse_sample
+
+    draw(page, SEVEN)
+    assert wait_for_final_answer(page) == "7"
+    page.get_by_role("button", name="Wrong?").click()
+    page.locator("#correction-label").fill("1")
+    downloads: list[Any] = []
+    page.on("download", lambda download: downloads.append(download))
+    page.keyboard.press("Enter")
+    for _ in range(100):
+        if len(downloads) == 2:
+            break
+        page.wait_for_timeout(100)
+    files = {d.suggested_filename.rsplit(".", 1)[1]: Path(d.path()) for d in downloads}
+    assert files["png"].read_bytes().startswith(b"\x89PNG")
+    sample = parse_sample(files["ndjson"].read_text().strip())
+    assert sample.label == 1 and len(sample.strokes) == 1
+    assert "downloaded" in page.locator("#status").inner_text()
+
+
+def test_a_photo_or_file_is_read_like_a_drawing(page: Any, tmp_path: Path) -> None:
+    from PIL import Image, ImageDraw
+
+    photo = Image.new("RGB", (400, 300), (200, 196, 186))  # grey paper
+    ImageDraw.Draw(photo).line([(150, 60), (250, 60), (185, 250)], fill=(30, 30, 40), width=14)
+    photo.save(tmp_path / "seven.jpg", quality=85)
+    camera = page.locator("#photo")
+    assert camera.get_attribute("accept") == "image/*" and camera.get_attribute("capture") is not None
+    page.locator("#file").set_input_files(str(tmp_path / "seven.jpg"))
+    assert wait_for_final_answer(page) == "7"
+    assert page.locator("#bars li.best .digit").inner_text() == "7"
+
+
+def test_landscape_phone_shows_the_pad_and_the_buttons(browser: Any, server_url: str) -> None:
+    context = browser.new_context(viewport={"width": 844, "height": 390}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.goto(server_url + "/")
+    for selector in ("#pad", "#undo", "#clear", "#recognize", "#save"):
+        box = page.locator(selector).bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 390, f"{selector} is off-screen: {box}"
+    page.get_by_role("radio", name="A number").check()
+    box = page.locator("#pad").bounding_box()
+    assert box["y"] + box["height"] <= 390
+    context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_accessibility_violations(browser: Any, server_url: str, scheme: str) -> None:
+    axe_module = pytest.importorskip(
+        "axe_playwright_python.sync_playwright", reason="pip install axe-playwright-python"
+    )
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, color_scheme=scheme)
+    page = context.new_page()
+    page.goto(server_url + "/")
+    axe = axe_module.Axe()
+    empty = axe.run(page)
+    draw(page, SEVEN)
+    wait_for_final_answer(page)
+    page.get_by_role("button", name="Wrong?").click()
+    drawn = axe.run(page)
+    page.keyboard.press("Escape")
+    page.get_by_role("radio", name="A number").check()
+    draw(page, ONE)
+    draw(page, SEVEN, offset_x=300)
+    wait_for_final_answer(page)
+    number = axe.run(page)
+    context.close()
+    for results in (empty, drawn, number):
+        assert results.violations_count == 0, results.generate_report()
+
+
+def test_screenshot_of_a_phone_in_landscape(browser: Any, server_url: str, tmp_path: Path) -> None:
+    context = browser.new_context(viewport={"width": 844, "height": 390}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.goto(server_url + "/")
+    draw(page, SEVEN)
+    wait_for_final_answer(page)
+    target = Path(os.environ.get("DIGITS_WEB_PHONE_SCREENSHOT") or tmp_path / "web-phone.png")
+    page.screenshot(path=str(target))
+    context.close()
+    assert target.stat().st_size > 5_000
+
+
+@pytest.fixture(scope="module")
+def storing_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A second server, started with a corrections folder (as `digits serve --corrections-dir DIR`)."""
+    import uvicorn
+
+    from digit_recognizer.web.server import create_app
+
+    folder = tmp_path_factory.mktemp("corrections")
+    os.environ["DIGITS_SERVE_CORRECTIONS_DIR"] = str(folder)
+    try:
+        app = create_app(model_for_tests())
+    finally:
+        del os.environ["DIGITS_SERVE_CORRECTIONS_DIR"]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", folder
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_wrong_with_a_corrections_folder_stores_png_and_strokes_on_the_server(
+    browser: Any, storing_server_url: tuple[str, Path]
+) -> None:
+    url, folder = storing_server_url
+    context = browser.new_context(viewport={"width": 1100, "height": 760})
+    page = context.new_page()
+    page.goto(url + "/")
+    page.wait_for_timeout(300)  # the page asks whether this server stores corrections
+    draw(page, SEVEN)
+    assert wait_for_final_answer(page) == "7"
+    page.get_by_role("button", name="Wrong?").click()
+    page.locator("#correction-label").fill("1")
+    page.keyboard.press("Enter")
+    sync_api.expect(page.locator("#status")).to_contain_text("Stored as 1")
+    context.close()
+    (png,) = (folder / "1").glob("*.png")
+    line = json.loads(png.with_suffix(".ndjson").read_text())
+    assert line["label"] == "1" and line["source"] == "web" and len(line["drawing"]) == 1

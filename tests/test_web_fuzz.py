@@ -40,7 +40,13 @@ def web_schema() -> Any:
 
 def test_schema_lists_the_api_operations(web_schema: Any) -> None:
     labels = {result.ok().label for result in web_schema.get_all_operations()}
-    assert labels == {"POST /api/predict", "GET /api/health", "GET /api/model"}
+    assert labels == {
+        "POST /api/predict",
+        "GET /api/health",
+        "GET /api/model",
+        "GET /api/corrections",
+        "POST /api/corrections",
+    }
 
 
 @pytest.mark.parametrize("mode", list(schemathesis.GenerationMode), ids=lambda mode: mode.value)

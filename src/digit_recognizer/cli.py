@@ -391,6 +391,11 @@ def add_serve(verbs: Any) -> None:
         "default: none)",
     )
     p.add_argument("--access-log", action="store_true", help="log every request to stderr")
+    p.add_argument(
+        "--corrections-dir",
+        metavar="DIR",
+        help="store the page's corrections (Wrong?) in DIR/<digit>/ (default: not stored; the page offers a download)",
+    )
     p.set_defaults(func=cmd_serve)
 
 
@@ -447,8 +452,11 @@ def _origin(text: str) -> str:
 def cmd_serve(args: argparse.Namespace) -> int:
     for module in ("fastapi", "uvicorn", "orjson", "fastapi_offline"):
         require(module, "digits serve")
+    from .web.corrections import CORRECTIONS_ENV
     from .web.server import run
 
+    if args.corrections_dir:
+        os.environ[CORRECTIONS_ENV] = str(Path(args.corrections_dir).expanduser().resolve())  # read by every worker
     return run(
         host=args.host,
         port=args.port,

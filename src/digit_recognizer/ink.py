@@ -81,15 +81,17 @@ def transformed(strokes: Sequence[Stroke], scale: float, offset: Point, width: f
 class History:
     """The strokes of a drawing with unlimited undo and redo; Clear is undoable too.
 
-    Every change is one entry on the undo stack: a stroke added, or the whole drawing
-    cleared (keeping what was there). A new change empties the redo stack, as in
-    every editor.
+    Every change is one entry on the undo stack holding the stroke lists before and
+    after it (a stroke added, the drawing cleared, or replaced by an earlier one), so
+    undo and redo are the same operation in both directions. A new change empties the
+    redo stack, as in every editor. The lists share their Stroke objects, so a stroke
+    still being drawn can grow after it was added.
     """
 
     def __init__(self) -> None:
         self.strokes: list[Stroke] = []
-        self._undo: list[tuple[str, list[Stroke]]] = []
-        self._redo: list[tuple[str, list[Stroke]]] = []
+        self._undo: list[tuple[list[Stroke], list[Stroke]]] = []
+        self._redo: list[tuple[list[Stroke], list[Stroke]]] = []
 
     @property
     def is_empty(self) -> bool:
@@ -104,42 +106,48 @@ class History:
         return bool(self._redo)
 
     def add(self, stroke: Stroke) -> None:
-        self.strokes.append(stroke)
-        self._undo.append(("add", [stroke]))
-        self._redo.clear()
+        self._change([*self.strokes, stroke])
 
     def clear(self) -> bool:
         """Remove every stroke (undoable); False when there was nothing to clear."""
         if not self.strokes:
             return False
-        self._undo.append(("clear", self.strokes))
-        self.strokes = []
-        self._redo.clear()
+        self._change([])
         return True
+
+    def replace(self, strokes: Sequence[Stroke]) -> None:
+        """Show other strokes instead (an earlier drawing brought back); undoable like any change."""
+        self._change(list(strokes))
 
     def undo(self) -> bool:
         """Take back the last change; False when there is none."""
         if not self._undo:
             return False
-        kind, strokes = self._undo.pop()
-        if kind == "add":
-            self.strokes.remove(strokes[0])
-        else:
-            self.strokes = list(strokes)
-        self._redo.append((kind, strokes))
+        before, after = self._undo.pop()
+        self.strokes = list(before)
+        self._redo.append((before, after))
         return True
 
     def redo(self) -> bool:
         """Do again the last change undone; False when there is none."""
         if not self._redo:
             return False
-        kind, strokes = self._redo.pop()
-        if kind == "add":
-            self.strokes.append(strokes[0])
-        else:
-            self.strokes = []
-        self._undo.append((kind, strokes))
+        before, after = self._redo.pop()
+        self.strokes = list(after)
+        self._undo.append((before, after))
         return True
+
+    def every_stroke(self) -> list[Stroke]:
+        """Every stroke the history holds (shown, undone or cleared), each once: to move them all."""
+        seen: dict[int, Stroke] = {id(s): s for s in self.strokes}
+        for before, after in self._undo + self._redo:
+            seen |= {id(s): s for s in before + after}
+        return list(seen.values())
+
+    def _change(self, strokes: list[Stroke]) -> None:
+        self._undo.append((self.strokes, strokes))
+        self.strokes = list(strokes)
+        self._redo.clear()
 
 
 # --------------------------------------------------------------------------- rendering

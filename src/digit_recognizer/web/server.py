@@ -51,7 +51,7 @@ from ..predict import as_result
 from ..preprocess import ImageError, NoDigit
 from ..recognizer import Prediction, Recognizer
 from ..segment import MAX_DIGITS
-from . import protocol
+from . import corrections, protocol
 from .docs import add_offline_docs
 from .errors import ApiError, install_error_handlers
 from .limits import (
@@ -240,6 +240,7 @@ def create_app(
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, timeout=settings.body_timeout)
     install_error_handlers(app)
     _add_api_routes(app, recognizer, pools, settings)
+    app.include_router(corrections.router(recognizer))  # stores only with --corrections-dir
     _add_page_routes(app)
     add_offline_docs(app)
     recognizer.probabilities(np.zeros((1, 28, 28), np.float32))  # onnxruntime's first call is the slow one

@@ -1,33 +1,40 @@
-// Digit recognizer page: draw with mouse, finger or pen; see the model's answer while drawing.
+// Digit recognizer page: draw with mouse, finger or pen (or open a photo); see the answer while drawing.
 //
-// Strokes are kept as point lists (so undo can redraw), the canvas is sent as a PNG to
-// POST /api/predict?preview=true, and at most one request is in flight: while drawing,
-// a new one goes out THROTTLE_MS after the last, and the latest drawing always wins.
-"use strict";
+// Modules: pad.js (strokes, undo/redo, the canvas), api.js (requests and what their failures
+// mean), results.js (bars, preview, percentages), files.js (downloads), this file (the page). At most one request is in flight: while drawing, a new one
+// goes out THROTTLE_MS after the last, and the latest drawing always wins. Every request
+// carries a sequence number and the drawing's "epoch" (bumped when ink is taken away: undo,
+// clear, mode): an answer for a drawing that no longer exists is dropped, never shown.
+import { predict, correctionsStored, sendCorrection, modelCard, health } from "./api.js";
+import { download, inkLines, stamp } from "./files.js";
+import { Pad } from "./pad.js";
+import { buildBars, percent, secondBest, showBars, showPreview } from "./results.js";
 
 const THROTTLE_MS = 120; // live predictions while drawing: at most about 8 per second
-const LINE_WIDTH = 18; // pen width in canvas units (the digit pad is 280 wide, like a 10x MNIST field)
-const SIZES = { digit: [280, 280], number: [700, 280] }; // canvas units per mode
 const TEXT = {
-  digit: { prompt: "Draw a digit here", start: "Draw a digit to start." },
-  number: { prompt: "Draw a number here, digits side by side", start: "Draw a number to start." },
+  digit: { prompt: "Draw a digit here", start: "Draw a digit to start.", right: "The right digit:" },
+  number: { prompt: "Draw a number here, digits side by side", start: "Draw a number to start.",
+    right: "The right number:" },
 };
 
 const $ = (id) => document.getElementById(id);
-const pad = $("pad");
-const ctx = pad.getContext("2d");
+const pad = new Pad($("pad"));
 const ui = {
   prompt: $("prompt"), answer: $("answer"), detail: $("answer-detail"), status: $("status"),
   announce: $("announce"), bars: $("bars"), preview: $("preview"), chips: $("number-digits"), model: $("model-info"),
-  undo: $("undo"), clear: $("clear"), recognize: $("recognize"),
+  undo: $("undo"), redo: $("redo"), clear: $("clear"), recognize: $("recognize"), save: $("save"),
+  pen: $("pen"), penValue: $("pen-value"), photo: $("photo"), file: $("file"),
+  wrong: $("wrong"), correction: $("correction"), correctionLabel: $("correction-label"),
+  correctionPrompt: $("correction-prompt"), correctionCancel: $("correction-cancel"),
 };
 
 const state = {
-  mode: "digit",
-  strokes: [], // each stroke: [{x, y}, ...] in canvas units
-  drawing: null, // the stroke under the pointer, or null
   pointerId: null,
-  scale: 1, // backing-store pixels per canvas unit (sharp lines on high-DPI screens)
+  seq: 0, // number of the latest request sent
+  shownSeq: 0, // number of the request whose answer is shown
+  epoch: 0, // bumped when ink is taken away: older answers describe a drawing that is gone
+  version: 0, // bumped by every change: tells the current answer from a live one
+  shownVersion: -1, // the version the shown answer is for (-1: none)
   inFlight: false,
   dirty: false,
   announceNext: false,
@@ -35,121 +42,65 @@ const state = {
   timer: 0,
   selected: 0, // number mode: which digit's bars are shown
   lastResult: null,
-  version: 0, // bumped by every change to the drawing: tells a current answer from a stale one
+  upload: null, // the opened photo or file, sent as it is
+  storesCorrections: false,
 };
 
 // ------------------------------------------------------------------ drawing
 
-function setUpCanvas() {
-  const [w, h] = SIZES[state.mode];
-  state.scale = Math.min(2, Math.max(1, window.devicePixelRatio || 1));
-  pad.width = Math.round(w * state.scale);
-  pad.height = Math.round(h * state.scale);
-  pad.setAttribute(
-    "aria-label",
-    `Drawing area: draw ${state.mode === "digit" ? "a digit" : "a number"} with a mouse, a finger or a pen`,
-  );
-  ui.prompt.textContent = TEXT[state.mode].prompt;
-  redraw();
-}
-
-function redraw() {
-  ctx.setTransform(1, 0, 0, 1, 0, 0);
-  ctx.fillStyle = "#ffffff";
-  ctx.fillRect(0, 0, pad.width, pad.height);
-  ctx.setTransform(state.scale, 0, 0, state.scale, 0, 0);
-  ctx.strokeStyle = "#111111";
-  ctx.fillStyle = "#111111";
-  ctx.lineWidth = LINE_WIDTH;
-  ctx.lineCap = "round";
-  ctx.lineJoin = "round";
-  for (const stroke of state.strokes) drawStroke(stroke, 0);
-  if (state.drawing) drawStroke(state.drawing, 0);
-}
-
-// Draw a stroke from point `from` on; a single point is a dot. While the pen moves, new
-// segments are straight (cheap); a whole stroke is redrawn smooth, with quadratic curves
-// through the midpoints of its segments.
-function drawStroke(points, from) {
-  if (points.length === 1) {
-    ctx.beginPath();
-    ctx.arc(points[0].x, points[0].y, LINE_WIDTH / 2, 0, Math.PI * 2);
-    ctx.fill();
-    return;
-  }
-  ctx.beginPath();
-  const start = points[Math.max(0, from - 1)];
-  ctx.moveTo(start.x, start.y);
-  if (from > 0) {
-    for (let i = from; i < points.length; i++) ctx.lineTo(points[i].x, points[i].y);
-  } else {
-    for (let i = 1; i < points.length - 1; i++) {
-      const [p, q] = [points[i], points[i + 1]];
-      ctx.quadraticCurveTo(p.x, p.y, (p.x + q.x) / 2, (p.y + q.y) / 2);
-    }
-    ctx.lineTo(points[points.length - 1].x, points[points.length - 1].y);
-  }
-  ctx.stroke();
-}
-
-function toCanvas(event) {
-  const rect = pad.getBoundingClientRect();
-  const [w, h] = SIZES[state.mode];
-  return { x: ((event.clientX - rect.left) * w) / rect.width, y: ((event.clientY - rect.top) * h) / rect.height };
-}
-
 function onPointerDown(event) {
-  if (state.drawing || (event.pointerType === "mouse" && event.button !== 0)) return;
+  if (pad.drawing || (event.pointerType === "mouse" && event.button !== 0)) return;
   event.preventDefault();
-  pad.setPointerCapture(event.pointerId);
+  pad.canvas.setPointerCapture(event.pointerId);
   state.pointerId = event.pointerId;
-  state.drawing = [toCanvas(event)];
-  drawStroke(state.drawing, 0);
+  if (state.upload) {
+    state.upload = null;
+    state.epoch++;
+  }
+  pad.begin(pad.toCanvas(event), Number(ui.pen.value));
+  closeCorrection();
   updateControls();
 }
 
 function onPointerMove(event) {
-  if (!state.drawing || event.pointerId !== state.pointerId) return;
+  if (!pad.drawing || event.pointerId !== state.pointerId) return;
   event.preventDefault();
-  const from = state.drawing.length;
   const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
-  for (const e of events.length ? events : [event]) state.drawing.push(toCanvas(e));
-  drawStroke(state.drawing, from);
+  pad.extend((events.length ? events : [event]).map((e) => pad.toCanvas(e)));
   scheduleRecognition(false);
 }
 
 function onPointerUp(event) {
-  if (!state.drawing || event.pointerId !== state.pointerId) return;
-  state.strokes.push(state.drawing);
-  state.drawing = null;
+  if (!pad.drawing || event.pointerId !== state.pointerId) return;
+  pad.end();
   state.pointerId = null;
-  redraw();
   updateControls();
   scheduleRecognition(true);
 }
 
-function undo() {
-  if (!state.strokes.length) return;
-  state.strokes.pop();
-  redraw();
+function changed(inkRemoved) {
+  if (inkRemoved) state.epoch++;
+  closeCorrection();
   updateControls();
   scheduleRecognition(true);
 }
 
+const undo = () => pad.undo() && changed(true);
+const redo = () => pad.redo() && changed(true);
 function clearPad() {
-  state.strokes = [];
-  state.drawing = null;
-  redraw();
-  updateControls();
-  scheduleRecognition(true);
+  state.upload = null;
+  if (pad.clear()) changed(true);
 }
 
 function updateControls() {
-  const empty = !state.strokes.length && !state.drawing;
+  const empty = pad.isEmpty;
   ui.prompt.hidden = !empty;
-  ui.undo.disabled = !state.strokes.length;
+  ui.undo.disabled = !pad.history.undos.length;
+  ui.redo.disabled = !pad.history.redos.length;
   ui.clear.disabled = empty;
   ui.recognize.disabled = empty;
+  ui.save.disabled = !pad.strokes.length;
+  ui.wrong.disabled = !answerIsCurrent() || !pad.strokes.length;
 }
 
 // ------------------------------------------------------------------ recognition
@@ -157,7 +108,7 @@ function updateControls() {
 // Ask for a prediction: now (`final`, after a stroke) or throttled (while drawing).
 function scheduleRecognition(final) {
   state.version++;
-  ui.announce.textContent = "";
+  ui.announce.textContent = ""; // emptied silently; the next answer is spoken when the pen lifts
   state.dirty = true;
   state.announceNext ||= final;
   if (state.inFlight) return; // the answer's arrival sends the latest drawing
@@ -171,29 +122,19 @@ async function sendDrawing() {
   state.dirty = false;
   const announce = state.announceNext;
   state.announceNext = false;
-  if (!state.strokes.length && !state.drawing) {
+  if (pad.isEmpty) {
     showEmpty();
     if (announce) ui.announce.textContent = "The drawing is empty.";
     return;
   }
   state.inFlight = true;
   state.lastSent = performance.now();
-  const mode = state.mode;
-  const version = state.version;
+  const request = { seq: ++state.seq, epoch: state.epoch, version: state.version, mode: pad.mode };
+  showWaiting();
   try {
-    const body = await new Promise((resolve) => pad.toBlob(resolve, "image/png"));
-    const response = await fetch(`/api/predict?preview=true&multi=${mode === "number"}`, {
-      method: "POST",
-      headers: { "Content-Type": "image/png" },
-      body,
-    });
-    const result = await response.json();
-    const stillValid = mode === state.mode && (state.strokes.length || state.drawing);
-    const current = version === state.version; // nothing drawn since: this is the answer to announce
-    if (!response.ok) showError(result.error || `the server answered ${response.status}`);
-    else if (stillValid) showResult(result, performance.now() - state.lastSent, announce && current);
-  } catch (error) {
-    showError(`cannot reach the server (${error.message}); is \`digits serve\` still running?`);
+    const body = state.upload || (await pad.png());
+    const answer = await predict(body, request.mode);
+    arrived(request, answer, announce);
   } finally {
     state.inFlight = false;
     if (state.dirty) {
@@ -204,35 +145,26 @@ async function sendDrawing() {
   }
 }
 
-// ------------------------------------------------------------------ showing results
-
-function buildBars() {
-  for (let digit = 0; digit < 10; digit++) {
-    const li = document.createElement("li");
-    li.innerHTML = `<span class="digit">${digit}</span><span class="track"><span class="fill"></span></span>` +
-      `<span class="pct">0%</span>`;
-    ui.bars.append(li);
+function arrived(request, answer, announce) {
+  const gone = request.epoch !== state.epoch || request.mode !== pad.mode || pad.isEmpty;
+  if (gone || request.seq < state.shownSeq) return; // the drawing it describes no longer exists
+  const current = request.version === state.version;
+  if (!answer.ok) {
+    showFailure(answer.message);
+    if (announce && current) ui.announce.textContent = `Not recognized: ${answer.message}.`;
+    return;
   }
+  state.shownSeq = request.seq;
+  state.shownVersion = request.version;
+  showResult(answer.result, performance.now() - state.lastSent, announce && current);
+  updateControls();
 }
 
-function showBars(probabilities) {
-  const best = probabilities.length ? probabilities.indexOf(Math.max(...probabilities)) : -1;
-  [...ui.bars.children].forEach((li, digit) => {
-    const p = probabilities[digit] || 0;
-    li.classList.toggle("best", digit === best);
-    li.querySelector(".fill").style.width = `${(p * 100).toFixed(1)}%`;
-    li.querySelector(".pct").textContent = percent(p);
-    li.setAttribute("aria-label", `${digit}: ${percent(p)}`);
-  });
+function answerIsCurrent() {
+  return state.lastResult !== null && state.shownVersion === state.version && !state.dirty;
 }
 
-function showPreview(canvas, rows) {
-  const c = canvas.getContext("2d");
-  const image = c.createImageData(28, 28);
-  (rows || []).flat().forEach((v, i) => image.data.set([v, v, v, 255], i * 4));
-  if (!rows) for (let i = 3; i < image.data.length; i += 4) image.data[i] = 255;
-  c.putImageData(image, 0, 0);
-}
+// ------------------------------------------------------------------ showing results
 
 function showAnswer(text, stateName, detail) {
   ui.answer.textContent = text;
@@ -243,139 +175,215 @@ function showAnswer(text, stateName, detail) {
 
 function showEmpty() {
   state.lastResult = null;
-  showAnswer("?", "empty", TEXT[state.mode].start);
-  ui.status.textContent = "";
-  ui.status.classList.remove("error");
+  state.shownVersion = -1;
+  showAnswer("?", "empty", TEXT[pad.mode].start);
+  setStatus("");
   ui.chips.hidden = true;
   ui.chips.replaceChildren();
-  showBars([]);
+  showBars(ui.bars, []);
   showPreview(ui.preview, null);
+  updateControls();
+}
+
+// A request is out: say so where the answer will appear (and keep an answer being refined).
+function showWaiting() {
+  if (state.lastResult === null || ui.answer.dataset.state === "empty") {
+    showAnswer("…", "pending", "Recognizing…");
+  }
+  setStatus("recognizing…");
+}
+
+// The newest drawing could not be read: an older answer stays, marked as stale.
+function showFailure(message) {
+  setStatus(message, true);
+  if (state.lastResult !== null) {
+    ui.answer.dataset.state = "stale";
+    ui.detail.textContent = "Old answer: the newest drawing could not be read.";
+  } else {
+    showAnswer("!", "stale", "Not recognized.");
+  }
+}
+
+function setStatus(text, isError = false) {
+  ui.status.textContent = text;
+  ui.status.classList.toggle("error", isError);
 }
 
 function showResult(result, ms, announce) {
   state.lastResult = result;
-  ui.status.classList.remove("error");
-  ui.status.textContent = `answered in ${Math.round(ms)} ms`;
+  setStatus(`answered in ${Math.round(ms)} ms`);
   const multi = "number" in result;
   let spoken;
   if ((multi ? result.number : result.digit) === null) {
     showAnswer("–", "none", `No digit found: ${result.reason || "draw a little more"}.`);
     ui.chips.hidden = true;
-    showBars([]);
+    showBars(ui.bars, []);
     showPreview(ui.preview, null);
     spoken = "No digit found.";
   } else if (multi) {
     const sure = percent(result.confidence);
-    const count = result.digits.length;
-    showAnswer(result.number, "found", `Number ${result.number}: ${sure} sure that all ${count} digits are right`);
+    const weakest = result.digits.reduce((a, b) => (b.confidence < a.confidence ? b : a));
+    const unsure = weakest.confidence < 0.8;
+    showAnswer(unsure ? `${result.number}?` : result.number, unsure ? "unsure" : "found", unsure
+      ? `Not sure of the ${weakest.digit} (${percent(weakest.confidence)})`
+      : `Number ${result.number}: ${sure} sure that all ${result.digits.length} digits are right`);
     showChips(result.digits);
     spoken = `Recognized the number ${result.number.split("").join(" ")}, ${sure} sure.`;
   } else {
     const runnerUp = secondBest(result.probabilities);
-    showAnswer(String(result.digit), "found", `${percent(result.confidence)} sure` +
-      (runnerUp ? `; next: ${runnerUp.digit} (${percent(runnerUp.p)})` : ""));
+    const unsure = result.confidence < 0.8 && runnerUp;
+    showAnswer(unsure ? `${result.digit} or ${runnerUp.digit}?` : String(result.digit), unsure ? "unsure" : "found",
+      `${percent(result.confidence)} sure` + (runnerUp ? `; next: ${runnerUp.digit} (${percent(runnerUp.p)})` : ""));
     ui.chips.hidden = true;
-    showBars(result.probabilities);
+    showBars(ui.bars, result.probabilities);
     showPreview(ui.preview, result.preview);
-    spoken = `Recognized ${result.digit}, ${percent(result.confidence)} sure.`;
+    spoken = unsure ? `Maybe ${result.digit}, or ${runnerUp.digit}.` :
+      `Recognized ${result.digit}, ${percent(result.confidence)} sure.`;
   }
   if (announce) ui.announce.textContent = spoken;
 }
 
+// Number mode: one button per digit found; clicking one shows its bars. The buttons are
+// updated in place, so the one clicked keeps the keyboard focus.
 function showChips(digits) {
   if (state.selected >= digits.length) state.selected = 0;
   ui.chips.hidden = false;
-  ui.chips.replaceChildren(...digits.map((d, i) => {
-    const chip = document.createElement("button");
-    chip.type = "button";
-    chip.className = "chip";
+  while (ui.chips.children.length > digits.length) ui.chips.lastChild.remove();
+  while (ui.chips.children.length < digits.length) ui.chips.append(makeChip(ui.chips.children.length));
+  digits.forEach((d, i) => {
+    const chip = ui.chips.children[i];
     chip.setAttribute("aria-pressed", String(i === state.selected));
     chip.setAttribute("aria-label", `digit ${i + 1}: ${d.digit}, ${percent(d.confidence)}; show its probabilities`);
-    const mini = document.createElement("canvas");
-    mini.width = mini.height = 28;
-    showPreview(mini, d.preview);
-    chip.append(mini, Object.assign(document.createElement("b"), { textContent: d.digit }),
-      Object.assign(document.createElement("small"), { textContent: percent(d.confidence) }));
-    chip.addEventListener("click", () => {
-      state.selected = i;
-      showChips(digits);
-    });
-    return chip;
-  }));
-  showBars(digits[state.selected].probabilities);
+    showPreview(chip.querySelector("canvas"), d.preview);
+    chip.querySelector("b").textContent = d.digit;
+    chip.querySelector("small").textContent = percent(d.confidence);
+  });
+  showBars(ui.bars, digits[state.selected].probabilities);
   showPreview(ui.preview, digits[state.selected].preview);
 }
 
-function showError(message) {
-  ui.status.textContent = message;
-  ui.status.classList.add("error");
+function makeChip(index) {
+  const chip = document.createElement("button");
+  chip.type = "button";
+  chip.className = "chip";
+  const mini = document.createElement("canvas");
+  mini.width = mini.height = 28;
+  mini.setAttribute("aria-hidden", "true");
+  chip.append(mini, document.createElement("b"), document.createElement("small"));
+  chip.addEventListener("click", () => {
+    state.selected = index;
+    if (state.lastResult && state.lastResult.digits) showChips(state.lastResult.digits);
+  });
+  return chip;
 }
 
-function secondBest(probabilities) {
-  const order = probabilities.map((p, digit) => ({ p, digit })).sort((a, b) => b.p - a.p);
-  return order[1] && order[1].p >= 0.01 ? order[1] : null;
-}
-
-// 0.4% and 7.5% keep a decimal (small alternatives matter); 24% and 99% do not.
-function percent(p) {
-  if (p > 0 && p < 0.0005) return "<0.1%";
-  return p < 0.0995 ? `${(p * 100).toFixed(1)}%` : `${Math.round(p * 100)}%`;
-}
-
-// One line about the model from its card: which model, how big, how accurate on MNIST.
+// One line about the model: its file (which model answers: shipped or personal), then from its card
+// how big it is and how accurate on MNIST.
 async function showModel() {
-  try {
-    const card = await (await fetch("/api/model")).json();
-    const parts = [`Model ${card.name || "?"}`];
-    if (card.parameters) parts.push(`${card.parameters.toLocaleString("en-US")} parameters`);
-    const accuracy = card.metrics && card.metrics.test_accuracy;
-    if (accuracy) {
-      const images = (card.metrics.test_images || 10000).toLocaleString("en-US");
-      parts.push(`${(accuracy * 100).toFixed(2)}% right on the ${images} MNIST test digits`);
-    }
-    ui.model.textContent = parts.join(" · ");
-  } catch {
-    ui.model.textContent = ""; // the card is a nicety; drawing works without it
+  const [status, card] = await Promise.all([health(), modelCard()]);
+  if (!status && !card) return; // a nicety; drawing works without it
+  const parts = [`Model ${(status && status.model) || (card && card.name) || "?"}`];
+  if (!card) {
+    ui.model.textContent = parts[0];
+    return;
   }
+  if (card.parameters) parts.push(`${card.parameters.toLocaleString("en-US")} parameters`);
+  const accuracy = card.metrics && card.metrics.test_accuracy;
+  if (accuracy) parts.push(`${(accuracy * 100).toFixed(2)}% right on the MNIST test digits`);
+  ui.model.textContent = parts.join(" · ");
+}
+
+// ------------------------------------------------------------------ photos and files
+
+async function openImage(input) {
+  const file = input.files && input.files[0];
+  input.value = "";
+  if (!file) return;
+  try {
+    pad.showPhoto(await createImageBitmap(file));
+  } catch {
+    pad.showPhoto(null);
+  }
+  state.upload = file;
+  state.epoch++;
+  closeCorrection();
+  updateControls();
+  scheduleRecognition(true);
+}
+
+// ------------------------------------------------------------------ saving and corrections
+
+async function saveDrawing() {
+  if (!pad.strokes.length) return;
+  download(await pad.png(), `${pad.mode}-${stamp()}.png`);
+}
+
+function openCorrection() {
+  if (ui.wrong.disabled) return;
+  const result = state.lastResult;
+  ui.correctionPrompt.textContent = TEXT[pad.mode].right;
+  ui.correctionLabel.value = ("number" in result ? result.number : String(result.digit)) || "";
+  ui.correction.hidden = false;
+  ui.correctionLabel.focus();
+  ui.correctionLabel.select();
+}
+
+function closeCorrection() { ui.correction.hidden = true; }
+
+async function submitCorrection(event) {
+  event.preventDefault();
+  const label = ui.correctionLabel.value.replace(/\s/g, "");
+  const single = pad.mode === "digit";
+  if (!/^[0-9]+$/.test(label) || (single && label.length !== 1)) {
+    setStatus(single ? "Type one digit, 0-9." : "Type the number with the digits 0-9 only.", true);
+    return;
+  }
+  const [width, height] = [pad.canvas.width / pad.scale, pad.canvas.height / pad.scale];
+  const correction = { label, drawing: pad.toInk(), pen: pad.penWidth(), width, height };
+  closeCorrection();
+  if (state.storesCorrections) {
+    const answer = await sendCorrection(correction);
+    setStatus(answer.ok ? `Thanks! Stored as ${label} on the server.` : `Not stored: ${answer.message}`, !answer.ok);
+    return;
+  }
+  download(await pad.png(), `${label}-${stamp()}.png`);
+  const lines = inkLines(correction, state.lastResult, pad.scale);
+  download(new Blob([lines], { type: "application/x-ndjson" }), `${label}-${stamp()}.ndjson`);
+  setStatus(`This server does not store corrections: the drawing, labelled ${label}, was downloaded instead.`);
 }
 
 // ------------------------------------------------------------------ modes and keys
 
 function setMode(mode) {
-  state.mode = mode;
-  state.strokes = [];
-  state.drawing = null;
+  state.epoch++;
   state.selected = 0;
+  state.upload = null;
   document.body.classList.toggle("number-mode", mode === "number");
-  setUpCanvas();
-  updateControls();
+  pad.setMode(mode);
+  pad.canvas.setAttribute(
+    "aria-label", `Drawing area: draw ${mode === "digit" ? "a digit" : "a number"} with a mouse, a finger or a pen`);
+  ui.prompt.textContent = TEXT[mode].prompt;
+  closeCorrection();
   showEmpty();
 }
 
-// Save the drawing as a PNG file (Ctrl+S, as in the desktop app).
-function saveDrawing() {
-  if (!state.strokes.length) return;
-  pad.toBlob((blob) => {
-    const link = Object.assign(document.createElement("a"), {
-      href: URL.createObjectURL(blob),
-      download: `${state.mode}-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, "-")}.png`,
-    });
-    link.click();
-    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
-  }, "image/png");
-}
-
-// The desktop app's keys: Enter recognize, Esc or Delete clear, Ctrl+Z undo, Ctrl+M mode, Ctrl+S save.
+// The desktop app's keys: Enter recognize, Esc or Delete clear, Ctrl+Z undo, Ctrl+Y redo, Ctrl+M mode, Ctrl+S save.
 function onKey(event) {
+  const inField = event.target.closest && event.target.closest("input[type=text], input:not([type]), form");
   const onControl = event.target.closest && event.target.closest("button, input, a");
-  const ctrl = (event.ctrlKey || event.metaKey) && !event.shiftKey && !event.altKey;
+  const ctrl = (event.ctrlKey || event.metaKey) && !event.altKey;
   const key = event.key.toLowerCase();
+  if (inField) {
+    if (key === "escape") closeCorrection();
+    return; // typing a correction: the keys are the field's
+  }
   const actions = {
     escape: !ctrl && clearPad,
     delete: !ctrl && clearPad,
     enter: !ctrl && !onControl && (() => scheduleRecognition(true)),
-    z: ctrl && undo,
-    m: ctrl && (() => switchMode(state.mode === "digit" ? "number" : "digit")),
+    z: ctrl && (event.shiftKey ? redo : undo),
+    y: ctrl && redo,
+    m: ctrl && (() => switchMode(pad.mode === "digit" ? "number" : "digit")),
     s: ctrl && saveDrawing,
   };
   const action = Object.hasOwn(actions, key) && actions[key];
@@ -386,21 +394,29 @@ function onKey(event) {
 }
 
 function switchMode(mode) {
-  const radio = document.querySelector(`input[name="mode"][value="${mode}"]`);
-  radio.checked = true;
+  document.querySelector(`input[name="mode"][value="${mode}"]`).checked = true;
   setMode(mode);
 }
 
-function start() {
-  buildBars();
-  pad.addEventListener("pointerdown", onPointerDown);
-  pad.addEventListener("pointermove", onPointerMove);
-  pad.addEventListener("pointerup", onPointerUp);
-  pad.addEventListener("pointercancel", onPointerUp);
-  pad.addEventListener("contextmenu", (e) => e.preventDefault());
+async function start() {
+  buildBars(ui.bars);
+  const canvas = pad.canvas;
+  canvas.addEventListener("pointerdown", onPointerDown);
+  canvas.addEventListener("pointermove", onPointerMove);
+  canvas.addEventListener("pointerup", onPointerUp);
+  canvas.addEventListener("pointercancel", onPointerUp);
+  canvas.addEventListener("contextmenu", (e) => e.preventDefault());
   ui.undo.addEventListener("click", undo);
+  ui.redo.addEventListener("click", redo);
   ui.clear.addEventListener("click", clearPad);
   ui.recognize.addEventListener("click", () => scheduleRecognition(true));
+  ui.save.addEventListener("click", saveDrawing);
+  ui.pen.addEventListener("input", () => { ui.penValue.textContent = ui.pen.value; });
+  ui.photo.addEventListener("change", () => openImage(ui.photo));
+  ui.file.addEventListener("change", () => openImage(ui.file));
+  ui.wrong.addEventListener("click", openCorrection);
+  ui.correction.addEventListener("submit", submitCorrection);
+  ui.correctionCancel.addEventListener("click", closeCorrection);
   for (const radio of document.querySelectorAll('input[name="mode"]')) {
     radio.addEventListener("change", () => radio.checked && setMode(radio.value));
   }
@@ -408,6 +424,7 @@ function start() {
   const checked = document.querySelector('input[name="mode"]:checked');
   setMode(checked ? checked.value : "digit");
   showModel();
+  state.storesCorrections = await correctionsStored();
 }
 
 start();
