@@ -39,6 +39,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from attacks import (
     Attack,
@@ -196,8 +197,41 @@ def free_port() -> int:
 
 # --------------------------------------------------------------------------- the table
 
+
+def download_rows(args: argparse.Namespace) -> list[Row]:
+    """Hostile MNIST mirrors on loopback (benchmarks/reliability_downloads.py); no ordinary requests here."""
+    from reliability_downloads import rows
+
+    return [
+        Row(
+            "data",
+            r["attack"],
+            [],
+            0,
+            0,
+            0,
+            f"{r['outcome']} in {r['seconds']} s, peak {r['peak_memory_mb']} MB, {r['bytes_left_on_disk']} B left",
+        )
+        for r in rows()
+    ]
+
+
+def training_rows(args: argparse.Namespace) -> list[Row]:
+    """A kill at every file replacement of a training run, then resume (benchmarks/reliability_training.py)."""
+    from reliability_training import kill_at_every_replacement_point
+
+    with tempfile.TemporaryDirectory() as tmp:
+        kills = kill_at_every_replacement_point(Path(tmp))
+    survived = sum(k.ok for k in kills)
+    note = f"{survived}/{len(kills)} recovered with the same model and agreeing files"
+    failed = [f"{k.file} ({k.side})" for k in kills if not k.ok]
+    return [Row("train", f"kill at each of {len(kills)} replacement points", [], 0, len(failed), 0, note)]
+
+
 AREAS: dict[str, Callable[[argparse.Namespace], list[Row]]] = {
     "server": server_rows,
+    "data": download_rows,
+    "train": training_rows,
 }
 
 

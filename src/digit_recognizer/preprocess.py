@@ -154,6 +154,8 @@ def _pil_to_gray(image: Image.Image) -> Image.Image:
         return _float_image(_stretch(_finite(np.asarray(image, dtype=np.float32))))
     if image.mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("RGBA", "LA") and image.getchannel("A").getextrema()[0] == 255:
+        return image.convert("L")  # opaque (a browser canvas's PNG): nothing to composite, keep the fast 8-bit path
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255
         return _float_image(_composite(_luminance(rgba[..., :3]), rgba[..., 3]))

@@ -379,6 +379,9 @@ class _CheckedModel:
     def get_inputs(self) -> Any:
         return self._session.get_inputs()
 
+    def get_session_options(self) -> Any:
+        return self._session.get_session_options()
+
     def run(self, outputs: Any, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         ((name, x),) = feeds.items()
         if self.batch_of_one and len(x) != 1:

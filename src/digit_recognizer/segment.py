@@ -436,7 +436,9 @@ def _aspect_z(c: _Candidate) -> np.ndarray:
 def _mark_score(primitive: Primitive, scores: np.ndarray | None) -> float:
     """Log probability that a primitive is a stray mark; -inf when it must belong to a digit."""
     chance = MARK_CHANCE if primitive.mark and primitive.whole else 0.0
-    if scores is not None and primitive.whole:
+    if scores is not None and primitive.whole and primitive.mark:
+        # Only small marks: a stroke the size of a digit that the model calls "not a digit" is
+        # usually digits that touch (trained as such), and must be cut, never dropped.
         chance = max(chance, float(scores[NO_DIGIT]))
     return math.log(chance) if chance > 0 else -math.inf
 

@@ -253,7 +253,8 @@ def train(
                     row["val_acc"] = accuracy(net, val_split, device)
                     print(f"  validation accuracy {row['val_acc']:.4%}")
                 history.append(row)
-                if val_split is None or row["val_acc"] > best[2]:
+                # --val-size 0 keeps the last epoch (the end of the one-cycle schedule); otherwise the best one
+                if val_split is None or cfg.val_size == 0 or row["val_acc"] > best[2]:
                     best = (_copy_weights(net), epoch + 1, row.get("val_acc", -1.0))
                 epoch_state = EpochState(
                     cfg, net.state_dict(), optimizer.state_dict(), scheduler.state_dict(), history, *best, world.size
