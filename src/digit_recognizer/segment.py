@@ -41,7 +41,7 @@ MAX_DIGITS = 64  # the most digits a caller may ask for (``digits=N``)
 MAX_PRIMITIVES = 6  # a candidate digit is at most this many neighbouring primitives
 MAX_CUTS = 3  # cut candidates kept per stroke, the cheapest first
 
-MODEL_WEIGHT = 2.0  # the model's log probabilities count this much against the priors' (an unsure digit costs)
+MODEL_WEIGHT = 2.5  # the model's log probabilities count this much against the priors' (an unsure digit costs)
 # Priors, as log-probabilities per unit; lengths are in units of the number's height H.
 SHORT_DIGIT = 0.8  # a digit shorter than this share of H costs SHORT_COST per missing H
 SHORT_COST = 6.0
