@@ -44,7 +44,8 @@ def test_shipped_model_comes_with_a_model_card() -> None:
 def test_drawn_digits_are_recognized(recognizer: Recognizer, digit: int) -> None:
     prediction = recognizer.predict(draw(str(digit)))
     assert prediction.digit == digit
-    assert len(prediction.probabilities) == 10 and sum(prediction.probabilities) == pytest.approx(1, abs=1e-4)
+    # the ten digits' probabilities; the rest (here almost nothing) is the chance it is no digit at all
+    assert len(prediction.probabilities) == 10 and 0.99 < sum(prediction.probabilities) <= 1 + 1e-5
     assert prediction.confidence == max(prediction.probabilities)
 
 

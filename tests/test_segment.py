@@ -88,13 +88,6 @@ def test_a_digit_count_out_of_range_is_refused(count: int) -> None:
 # --------------------------------------------------------------------------- issue 9: touching digits
 
 
-MERGED_ZEROS = pytest.mark.xfail(
-    strict=True,
-    reason="two touching 0s cut through 2-3 strokes, and today's model reads the merged pair as one 0 at 84%: "
-    "left for the retrained model (issue 8); strict, so a pass is noticed",
-)
-
-
 @pytest.mark.parametrize(
     ("digits", "overlap"),
     [
@@ -103,8 +96,8 @@ MERGED_ZEROS = pytest.mark.xfail(
         ("4600", 0.26),
         ("38", 0.35),
         ("1234", 0.3),
-        pytest.param("4600", 0.3, marks=MERGED_ZEROS),
-        pytest.param("003", 0.3, marks=MERGED_ZEROS),
+        ("4600", 0.3),  # two touching 0s: the cut crosses 2-3 strokes, and merged 0s read as "not a digit"
+        ("003", 0.3),
     ],
 )
 def test_touching_digits_are_cut_apart(recognizer: Recognizer, digits: str, overlap: float) -> None:

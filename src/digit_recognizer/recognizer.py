@@ -28,7 +28,7 @@ from .segment import Box, segment
 MODEL_NAME = "mnist_cnn"
 NO_DIGIT = 10  # column of the "not a digit" class in scores(), for models trained with one
 UNSURE_BELOW = 0.8  # confidence under which an answer is shown as unsure ("7 or 1?")
-NOT_A_DIGIT = "not a digit: a stray mark (dot, dash or scribble); draw a digit"
+NOT_A_DIGIT = "not one digit: a stray mark, a scribble, or several digits (read those in number mode)"
 
 
 class ModelError(Exception):
