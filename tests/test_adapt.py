@@ -134,7 +134,9 @@ def test_too_few_corrections_are_refused_with_the_minimum(tmp_path: Path, capsys
     assert f"holds {MIN_CORRECTIONS - 1} correction(s)" in err and f"at least {MIN_CORRECTIONS}" in err
 
 
-def test_a_missing_folder_is_refused_with_the_expected_layout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_missing_folder_is_refused_with_the_expected_layout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = run(capsys, "adapt", "--corrections", str(tmp_path / "nowhere"))
     assert code == 2 and "is not a folder" in err and "subfolders 0 to 9" in err
 

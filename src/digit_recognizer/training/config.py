@@ -73,8 +73,8 @@ HOLDOUT_SHARE = 0.2  # of each digit's corrections, kept aside (seeded) to measu
 class AdaptConfig:
     """How hard to fine-tune; the defaults are the ones `bench_adapt.py` measured."""
 
-    epochs: int = 12  # passes over the person's (re-drawn) digits
-    lr: float = 5e-4  # peak AdamW learning rate, decayed to 0 on a cosine
+    epochs: int = 10  # passes over the person's (re-drawn) digits
+    lr: float = 1e-3  # peak AdamW learning rate (one-cycle: warm-up, then cosine decay to 0)
     batch_size: int = 128
     personal_share: float = 0.25  # of every batch: the person's digits; the rest is replay
     redraws: int = 6  # canvas re-drawings of each correction saved with strokes
