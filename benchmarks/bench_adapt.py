@@ -115,7 +115,8 @@ def main() -> None:
         f"bench_adapt: base {args.model}; {len(people)} UNIPEN {args.split} writers with >= {args.min_digits} digits "
         f"(of {len(eligible)}); general benchmark {len(general_samples)} other {args.split}-writer digits (canvas) + "
         f"MNIST test 10,000\n"
-        f"  adapt: epochs {cfg.epochs}, lr {cfg.lr}, {cfg.personal_share:.0%} of each batch yours, "
+        f"  adapt: epochs {cfg.epochs} (at most {cfg.max_steps} steps), lr {cfg.lr}, "
+        f"{cfg.personal_share:.0%} of each batch yours, "
         f"{cfg.redraws} re-drawings per correction, torch {torch.__version__} with {args.threads} threads, "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs (shared and loaded: other jobs ran)\n"
     )
@@ -159,7 +160,8 @@ def main() -> None:
                 f"{pct(row['general_after']):>8}  {pct(row['mnist_after']):>11}  {seconds:>7.1f}{cpu_seconds:>7.1f}",
                 flush=True,
             )
-        summarize(rows, mnist_before)
+        if rows:
+            summarize(rows, mnist_before)
         if args.timing:
             time_run(test_writers, args, cfg, Path(tmp))
 

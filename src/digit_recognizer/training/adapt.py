@@ -247,7 +247,7 @@ def fine_tune(
     px, py = _tensor(personal[0]), torch.from_numpy(personal[1])
     rx, ry = _tensor(replay[0]), torch.from_numpy(replay[1])
     mine = max(1, round(cfg.batch_size * cfg.personal_share))
-    steps = cfg.epochs * max(1, math.ceil(len(py) / mine))
+    steps = min(cfg.max_steps, cfg.epochs * max(1, math.ceil(len(py) / mine)))
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=base.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=steps, pct_start=0.1)
     gen = torch.Generator().manual_seed(cfg.seed)

@@ -74,6 +74,7 @@ class AdaptConfig:
     """How hard to fine-tune; the defaults are the ones `bench_adapt.py` measured."""
 
     epochs: int = 10  # passes over the person's (re-drawn) digits
+    max_steps: int = 200  # at most this many batches: many corrections need fewer passes, and time stays bounded
     lr: float = 1e-3  # peak AdamW learning rate (one-cycle: warm-up, then cosine decay to 0)
     batch_size: int = 128
     personal_share: float = 0.25  # of every batch: the person's digits; the rest is replay
