@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import platform
 import sys
 import time
@@ -38,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from digit_recognizer import NoDigit, Recognizer, data, synth, unipen
 from digit_recognizer.evaluation import expected_calibration_error
 from digit_recognizer.preprocess import find_ink, load_gray, normalize, stray_mark
-from digit_recognizer.recognizer import NO_DIGIT
+from digit_recognizer.recognizer import NO_DIGIT, UNSURE_BELOW
 
 
 def as_png(array: np.ndarray) -> bytes:
@@ -72,6 +73,9 @@ def main() -> None:
     parser.add_argument("--mnist", type=int, default=10000, help="MNIST test digits as PNG (default all 10,000)")
     parser.add_argument("--data-dir", default=None, help="MNIST folder (default: $DIGITS_DATA_DIR or the cache)")
     parser.add_argument("--figure", default=None, help="save the most confident mistakes to this PNG")
+    parser.add_argument(
+        "--write-card", action="store_true", help="record the figures in the model card (the .json beside the model)"
+    )
     args = parser.parse_args()
 
     recognizer = Recognizer.load(args.model)
@@ -113,8 +117,31 @@ def main() -> None:
     canvas = results["canvas"]
     ece = expected_calibration_error(canvas["confidence"], canvas["read"] == labels)
     print(f"real digits refused: {writers_digits / total:.2%} of {total}; ECE on held-out writers' canvases: {ece:.4f}")
+    answered = canvas["read"] >= 0
+    unsure = answered & (canvas["confidence"] < UNSURE_BELOW)
+    right = canvas["read"] == labels
+    print(
+        f"unsure (< {UNSURE_BELOW:.0%}): {unsure.mean():.2%} of canvas answers, right {right[unsure].mean():.1%} "
+        f"of the time; sure answers right {right[answered & ~unsure].mean():.2%}"
+    )
+    if args.write_card:
+        figures = {name: round(r["accuracy"], 5) for name, r in results.items()}
+        record_in_card(recognizer, figures | {"junk_refused": round(refused, 5), "ece_canvas": round(ece, 5)}, args)
     if args.figure:
         save_mistakes(shown, results, labels, args.figure)
+
+
+def record_in_card(recognizer: Recognizer, figures: dict, args: argparse.Namespace) -> None:
+    """Write the figures into the model card, with the command that measured them."""
+    card_path = recognizer.path.with_suffix(".json")
+    card = json.loads(card_path.read_text())
+    card.setdefault("metrics", {})["handwriting_benchmark"] = {
+        "command": "python benchmarks/bench_handwriting.py" + (f" --seed {args.seed}" if args.seed else ""),
+        "writers": "UNIPEN test writers (held out of training and validation)",
+        "accuracy": figures,
+    }
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    print(f"figures recorded in {card_path}")
 
 
 def refusals(recognizer: Recognizer, images: list) -> tuple[np.ndarray, np.ndarray]:

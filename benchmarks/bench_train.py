@@ -8,15 +8,24 @@ measured once per run, after training.
 
 Goal (issue #2): 99.0% within 30 s of training, 99.5% within 3 minutes, on a 2-core CPU.
 
+With ``--processes 1,2`` it measures instead how training throughput scales with
+torchrun (DDP, gloo on CPU): one epoch on ``--limit`` images per world size, the
+cores shared equally between the processes, images/s for all processes and per
+process, and the effective batch (per-process batch x processes).
+
 Usage:  python benchmarks/bench_train.py [--budgets 0.5,1,2,4] [--data-dir DIR] [--seed 0]
+        python benchmarks/bench_train.py --processes 1,2 [--limit 20000] [--data-dir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import platform
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -45,12 +54,52 @@ def run_budget(epochs: float, data_dir: str | None, seed: int) -> tuple[float, f
     return result["seconds"], result["rate"], result["acc"]
 
 
+def scaling_worker(limit: int, data_dir: str | None) -> None:
+    """One process of a torchrun world: one epoch, no export; rank 0 prints the epoch's row as JSON."""
+    cfg = TrainConfig(epochs=1, val_size=0, limit=limit)
+    rows: list[dict[str, float]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        train(cfg, data_dir=data_dir, out=Path(tmp) / "run", export=False, on_epoch_end=lambda e, m, r: rows.append(r))
+    if rows:  # rank 0 only
+        print("ROW " + json.dumps(rows[-1]))
+
+
+def run_scaling(worlds: list[int], limit: int, data_dir: str | None) -> None:
+    cores = os.cpu_count() or 1
+    print(
+        f"\ntraining throughput with torchrun (DDP, gloo): CPU {platform.processor() or platform.machine()}, "
+        f"{cores} cores shared equally, torch {torch.__version__}, one epoch on {limit:,} images, batch 128 per process"
+    )
+    print(f"{'processes':>9}{'threads each':>14}{'images/s':>10}{'per process':>13}{'effective batch':>17}{'ratio':>7}")
+    base = None
+    for n in worlds:
+        threads = max(1, cores // n)
+        launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={n}"]
+        cmd = [*launcher, __file__, "--worker", "--limit", str(limit)] + (["--data-dir", data_dir] if data_dir else [])
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+        row = json.loads(next(line[4:] for line in done.stdout.splitlines() if line.startswith("ROW ")))
+        rate = row["images_per_s"]
+        base = base or rate
+        per = row.get("images_per_s_per_process", rate)
+        print(f"{n:>9}{threads:>14}{rate:>10.0f}{per:>13.0f}{128 * n:>17}{rate / base:>7.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--budgets", default="0.5,1,2,4", help="epochs per run, comma-separated (default 0.5,1,2,4)")
     parser.add_argument("--data-dir", default=None, help="MNIST folder (default: $DIGITS_DATA_DIR or the cache)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--processes", default=None, help="measure DDP scaling for these world sizes, e.g. 1,2")
+    parser.add_argument("--limit", type=int, default=20_000, help="images per scaling run (default 20,000)")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        scaling_worker(args.limit, args.data_dir)
+        return
+    if args.processes:
+        run_scaling([int(n) for n in args.processes.split(",")], args.limit, args.data_dir)
+        return
 
     rows = []
     for budget in (float(b) for b in args.budgets.split(",")):

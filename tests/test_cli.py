@@ -140,7 +140,7 @@ def test_predict_with_no_images_found_fails(tmp_path: Path, capsys: pytest.Captu
 def test_out_of_range_options_are_refused_with_a_message(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(argv)
-    assert "must be" in str(exited.value.code)
+    assert "must be" in str(exited.value.code) + capsys.readouterr().err  # argparse's error, or ours
 
 
 def test_missing_extra_names_the_pip_command(monkeypatch: pytest.MonkeyPatch) -> None:

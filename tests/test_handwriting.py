@@ -199,3 +199,25 @@ def test_eleventh_score_winning_means_no_digit_with_a_reason() -> None:
 def test_an_answer_below_the_threshold_is_unsure() -> None:
     assert Prediction.from_probabilities([0.6, 0.4] + [0.0] * 8).unsure
     assert not Prediction.from_probabilities([0.95, 0.05] + [0.0] * 8).unsure
+
+
+def test_temperature_fit_recovers_the_temperature_that_made_the_logits() -> None:
+    from digit_recognizer.training.calibrate import calibration_summary, fit_temperature, softmax
+
+    rng = np.random.default_rng(0)
+    true_logits = rng.normal(0, 3, size=(4000, 11))
+    labels = np.array([rng.choice(11, p=p) for p in softmax(true_logits)])  # calibrated by construction
+    overconfident = true_logits * 2.5  # what a network that is too sure would output
+    temperature = fit_temperature(overconfident, labels)
+    assert 2.2 < temperature < 2.8
+    summary = calibration_summary(overconfident, labels, temperature)
+    assert summary["ece_after"] < 0.02 < summary["ece_before"]
+
+
+def test_shipped_model_card_names_its_data_and_calibration(recognizer: Recognizer) -> None:
+    card = recognizer.card
+    names = " ".join(d["name"] for d in card["data"])
+    assert "MNIST" in names and "UNIPEN" in names and all(d["license"] for d in card["data"])
+    assert card["output"]["classes"][-1] == "not a digit"
+    assert card["calibration"]["ece_after"] <= 0.015
+    assert card["metrics"]["test_accuracy"] >= 0.997

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -110,47 +112,72 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def add_train(verbs: Any) -> None:
-    from .training.config import TrainConfig
+    from .training.config import DEVICES, MNIST_TRAIN_IMAGES, PRECISIONS, TrainConfig
 
     d = TrainConfig().to_dict()
 
     p = _verb(verbs, "train", "Train the CNN on MNIST and export model.onnx with its model card.")
     _data_dir_option(p)
-    p.add_argument("--epochs", type=int, default=d["epochs"], help="passes over the training images")
-    p.add_argument("--batch-size", type=int, default=d["batch_size"], help="images per optimizer step")
-    p.add_argument("--lr", type=float, default=d["lr"], help="peak learning rate (one-cycle schedule, AdamW)")
-    p.add_argument("--weight-decay", type=float, default=d["weight_decay"], help="AdamW weight decay")
-    p.add_argument("--label-smoothing", type=float, default=d["label_smoothing"], help="cross-entropy smoothing")
-    p.add_argument("--seed", type=int, default=d["seed"], help="random seed (same seed, data, device: same result)")
+    p.add_argument("--epochs", type=_whole(1), default=d["epochs"], help="passes over the training images")
+    p.add_argument(
+        "--batch-size", type=_whole(1), default=d["batch_size"], help="images per optimizer step (per process)"
+    )
+    p.add_argument(
+        "--lr", type=_number(0, None, "> 0"), default=d["lr"], help="peak learning rate (one-cycle schedule, AdamW)"
+    )
+    p.add_argument(
+        "--weight-decay", type=_number(0, None, ">= 0"), default=d["weight_decay"], help="AdamW weight decay"
+    )
+    p.add_argument(
+        "--label-smoothing",
+        type=_number(0, 1, "in [0, 1)"),
+        default=d["label_smoothing"],
+        help="cross-entropy smoothing",
+    )
+    p.add_argument(
+        "--seed", type=_whole(0), default=d["seed"], help="random seed (same seed, data, device: same result)"
+    )
     p.add_argument(
         "--val-size",
-        type=int,
+        type=_whole(0, MNIST_TRAIN_IMAGES - 1),
         default=d["val_size"],
         help="training images held out for validation; 0 trains on all 60,000 and keeps the last epoch",
     )
-    p.add_argument("--limit", type=int, default=None, help="train on only this many images (quick runs)")
+    p.add_argument(
+        "--limit", type=_whole(1), default=None, help="train on only this many images (quick runs; >= one batch)"
+    )
     p.add_argument("--no-augment", dest="augment", action="store_false", help="turn augmentation off")
     p.add_argument(
         "--no-unipen", dest="unipen", action="store_false", help="MNIST only: leave out UNIPEN's pen-drawn digits"
     )
     p.add_argument(
         "--unipen-variants",
-        type=int,
+        type=_whole(1),
         default=d["unipen_variants"],
         help="times each UNIPEN training digit is drawn, in varied input styles (default %(default)s)",
     )
     p.add_argument(
         "--junk",
-        type=int,
+        type=_whole(0),
         default=d["junk"],
         help="images of the 'not a digit' class (taps, dashes, scribbles...); 0 = a 10-class model "
         "(default %(default)s)",
     )
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where to train")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for PyTorch (default: all cores)")
+    p.add_argument("--device", choices=DEVICES, default="auto", help="where to train")
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=d["precision"],
+        help="auto: bf16 autocast on a GPU that supports it, float32 elsewhere",
+    )
+    p.add_argument("--threads", type=_whole(1), default=None, help="CPU threads for PyTorch (default: all cores)")
     p.add_argument("--out", type=Path, default=None, help="run folder (default: a new runs/train/expN)")
     p.add_argument(
-        "--resume", type=Path, default=None, metavar="CHECKPOINT", help="continue an interrupted run from its last.pt"
+        "--resume",
+        type=Path,
+        default=None,
+        metavar="CHECKPOINT",
+        help="continue an interrupted run from its last.pt (with the config saved in it)",
     )
     p.add_argument(
         "--dry-run", action="store_true", help="smoke test: 1 epoch on 1,024 images, output in --out or runs/"
@@ -158,34 +185,68 @@ def add_train(verbs: Any) -> None:
     p.set_defaults(func=cmd_train)
 
 
+def _whole(low: int, high: int | None = None) -> Any:
+    """An argparse type: a whole number in [low, high], refused with the rule in argparse's one-line error."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            rule = f">= {low}" if high is None else f"between {low} and {high:,}"
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {value}")
+        return value
+
+    return parse
+
+
+def _number(low: float, high: float | None, rule: str) -> Any:
+    """An argparse type: a finite number; above ``low`` (or at it for ">= ..." rules) and below ``high``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        low_ok = value >= low if rule.startswith((">=", "in [")) else value > low
+        if not math.isfinite(value) or not low_ok or (high is not None and value >= high):
+            raise argparse.ArgumentTypeError(f"must be a finite number {rule}, got {text}")
+        return value
+
+    return parse
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     require("torch", "digits train")
     require("onnx", "digits train (ONNX export)")
-    from .training.config import ModelConfig
+    from .training.config import ModelConfig, TrainingError
     from .training.loop import TrainConfig, train
 
-    for name in ("epochs", "batch_size", "limit", "val_size", "unipen_variants", "junk"):
-        value = getattr(args, name)
-        if value is not None and value < (0 if name in ("val_size", "junk") else 1):
-            raise SystemExit(f"error: --{name.replace('_', '-')} must be positive, got {value}")
-    cfg = TrainConfig(
-        epochs=1 if args.dry_run else args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
-        label_smoothing=args.label_smoothing,
-        seed=args.seed,
-        val_size=min(args.val_size, 512) if args.dry_run else args.val_size,
-        limit=1024 if args.dry_run else args.limit,
-        augment=args.augment,
-        unipen=args.unipen,
-        unipen_variants=args.unipen_variants,
-        junk=args.junk,
-        model=ModelConfig(classes=11 if args.junk else 10),
-        device=args.device,
-        threads=args.threads,
-    )
-    train(cfg, data_dir=args.data_dir, out=args.out, resume=args.resume)
+    try:
+        cfg = TrainConfig(
+            epochs=1 if args.dry_run else args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            weight_decay=args.weight_decay,
+            label_smoothing=args.label_smoothing,
+            seed=args.seed,
+            val_size=min(args.val_size, 512) if args.dry_run else args.val_size,
+            limit=1024 if args.dry_run else args.limit,
+            augment=args.augment,
+            unipen=args.unipen,
+            unipen_variants=args.unipen_variants,
+            junk=args.junk,
+            model=ModelConfig(classes=11 if args.junk else 10),
+            device=args.device,
+            precision=args.precision,
+            threads=args.threads,
+        )
+        train(cfg, data_dir=args.data_dir, out=args.out, resume=args.resume)
+    except TrainingError as exc:
+        if os.environ.get("RANK", "0") == "0":  # under torchrun every process finds it; the first one says it
+            print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -329,7 +329,7 @@ def _border_levels(gray: np.ndarray) -> tuple[float, bool]:
     """
     border = _border(gray)
     level = float(np.median(border))
-    overall = float(np.median(gray))
+    overall = float(np.median(gray[::3, ::3]))  # a sample is plenty for a median, and 9x cheaper
     contrast = float(gray.max() - gray.min())
     if abs(level - overall) > 0.5 * contrast:  # ink covers most of the border, or most of the picture
         level = max(level, overall)  # the picture cannot tell: assume paper is light, as on forms

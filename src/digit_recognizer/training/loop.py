@@ -8,14 +8,18 @@ continues exactly as the uninterrupted run would have.
 
 from __future__ import annotations
 
+import dataclasses
+import errno
+import io
 import json
-import os
 import platform
 import shlex
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +31,22 @@ from tqdm import tqdm
 
 from .. import data as mnist
 from .. import unipen
-from . import handwriting
+from . import distributed, handwriting
 from .augment import augment
-from .config import TrainConfig
+from .checkpoint import (
+    LAST,
+    EpochState,
+    atomic_write,
+    claim_run_dir,
+    commit_epoch,
+    load_state,
+    next_run_dir,
+    write_derived_files,
+)
+from .checkpoint import write_json as write_json
+from .config import TrainConfig, TrainingError
 from .model import DigitNet, parameter_count
+from .precision import with_precision
 
 
 @dataclass
@@ -187,68 +203,155 @@ def train(
     on_epoch_end: EpochCallback | None = None,
     command: str | None = None,
 ) -> Path:
-    """Train, checkpoint every epoch, then export ONNX + model card + plots. Returns the run folder."""
-    if resume is not None:
-        cfg, state = load_checkpoint_for_resume(resume, None)
-        run_dir = out or resume.parent
-    else:
-        state = None
-        run_dir = out or next_run_dir(Path("runs/train"))
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    device = resolve_device(cfg.device)
-    train_split, val_split, test_split, checksums = load_data(cfg, data_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+    """Train, commit every epoch to last.pt, then export ONNX + model card + plots. Returns the run folder.
 
-    torch.manual_seed(cfg.seed)
-    model = DigitNet(cfg.model).to(device).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-    steps_per_epoch = len(train_split) // cfg.batch_size
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=cfg.lr, total_steps=max(1, cfg.epochs * steps_per_epoch), pct_start=0.2
-    )
-    history: list[dict[str, Any]] = []
-    start_epoch, best_val = 0, -1.0
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        history = json.loads(state["history"])
-        start_epoch, best_val = len(history), float(state["best_val"])
+    Under torchrun every process runs this on its shard of the data; rank 0 alone
+    prints, writes the run folder and exports (see distributed.py).
+    """
+    state = load_state(resume) if resume is not None else None  # checked before any data is read
+    cfg = state.config if state is not None else cfg
+    with ExitStack() as held, distributed.world(cfg.device) as world:
+        run_dir = world.on_main(lambda: held.enter_context(claim_run_dir(_run_dir(out, resume))))
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        device = world.place(resolve_device(cfg.device))
+        all_train, val_split, test_split, checksums = load_data(cfg, data_dir)
+        train_split = _on_device(world.shard(_check_enough(all_train, cfg, world)), device)
 
-    _print_start(cfg, run_dir, device, model, train_split, val_split, start_epoch)
-    train_seconds = sum(h["seconds"] for h in history)
-    try:
-        for epoch in range(start_epoch, cfg.epochs):
-            row: dict[str, Any] = {"epoch": epoch + 1}
-            row |= train_one_epoch(model, train_split, cfg, epoch, optimizer, scheduler, device)
-            train_seconds += row["seconds"]
-            row["elapsed_train_seconds"] = train_seconds
-            if val_split is not None:
-                row["val_acc"] = accuracy(model, val_split, device)
-                print(f"  validation accuracy {row['val_acc']:.4%}")
-            history.append(row)
-            improved = val_split is None or row["val_acc"] > best_val
-            best_val = row.get("val_acc", best_val) if improved else best_val
-            save_checkpoint(run_dir / "last.pt", model, optimizer, scheduler, cfg, history, best_val)
-            if improved:
-                save_checkpoint(run_dir / "best.pt", model, optimizer, scheduler, cfg, history, best_val)
-            write_json(run_dir / "metrics.json", {"config": cfg.to_dict(), "history": history})
-            if on_epoch_end is not None:
-                on_epoch_end(epoch, model, row)
-    except KeyboardInterrupt:
-        done = len(history)
-        print(
-            f"\nInterrupted. {done} of {cfg.epochs} epochs are saved in {run_dir / 'last.pt'}.\n"
-            f"Resume with:  digits train --resume {run_dir / 'last.pt'}",
-            file=sys.stderr,
+        torch.manual_seed(cfg.seed)
+        net = DigitNet(cfg.model).to(device).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        if state is not None:
+            net.load_state_dict(state.model)
+        model = world.wrap(with_precision(net, cfg.precision, device), device)
+        steps_per_epoch = len(train_split) // cfg.batch_size
+        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.2
         )
-        raise SystemExit(130) from None
+        if state is not None:
+            _continue(state, optimizer, scheduler, world, resume)
+            world.on_main(lambda: write_derived_files(run_dir, state))  # best.pt, metrics.json agree with last.pt
+        history = list(state.history) if state is not None else []
+        best = (state.best_model, state.best_epoch, state.best_val) if state is not None else ({}, 0, -1.0)
+        if world.is_main:
+            write_json(run_dir / "config.json", cfg.to_dict())
+            _print_start(cfg, run_dir, device, net, all_train, val_split, len(history), world)
 
-    if export:
-        finish(run_dir, model, cfg, device, test_split, checksums, history, command, len(train_split), val_split)
+        train_seconds = sum(h["seconds"] for h in history)
+        try:
+            for epoch in range(len(history), cfg.epochs):
+                with world.quiet_unless_main():
+                    row: dict[str, Any] = {"epoch": epoch + 1}
+                    row |= train_one_epoch(model, train_split, cfg, epoch, optimizer, scheduler, device)
+                row = world.combine(row, device)
+                train_seconds += row["seconds"]
+                row["elapsed_train_seconds"] = train_seconds
+                if not world.is_main:
+                    world.on_main(lambda: None)  # wait for rank 0's verdict on the epoch's commit
+                    continue
+                if val_split is not None:
+                    row["val_acc"] = accuracy(net, val_split, device)
+                    print(f"  validation accuracy {row['val_acc']:.4%}")
+                history.append(row)
+                if val_split is None or row["val_acc"] > best[2]:
+                    best = (_copy_weights(net), epoch + 1, row.get("val_acc", -1.0))
+                epoch_state = EpochState(
+                    cfg, net.state_dict(), optimizer.state_dict(), scheduler.state_dict(), history, *best, world.size
+                )
+                world.on_main(partial(commit_epoch, run_dir, epoch_state))
+                if on_epoch_end is not None:
+                    on_epoch_end(epoch, net, row)
+        except KeyboardInterrupt:
+            if world.is_main:
+                _print_interrupted(run_dir, len(history), cfg.epochs, world)
+            raise SystemExit(130) from None
+
+        if export and world.is_main:
+            (run_dir / "model.json").unlink(missing_ok=True)  # a card is only ever beside the model it describes
+            with _disk_full_as_error(run_dir):
+                finish(run_dir, net, cfg, device, test_split, checksums, history, command, len(all_train), val_split)
     return run_dir
+
+
+def _print_interrupted(run_dir: Path, done: int, epochs: int, world: distributed.World) -> None:
+    if not done:
+        print("\nInterrupted before the first epoch ended; nothing is saved yet.", file=sys.stderr)
+        return
+    launcher = "torchrun (the same options) -m digit_recognizer" if world.distributed else "digits"
+    print(
+        f"\nInterrupted. {done} of {epochs} epochs are saved in {run_dir / LAST}.\n"
+        f"Resume with:  {launcher} train --resume {run_dir / LAST}",
+        file=sys.stderr,
+    )
+
+
+def _run_dir(out: Path | None, resume: Path | None) -> Path:
+    if out is not None:
+        return out
+    return resume.parent if resume is not None else next_run_dir(Path("runs/train"))
+
+
+def _check_enough(split: Split, cfg: TrainConfig, world: distributed.World) -> Split:
+    """Every process needs at least one whole batch per epoch, or there is nothing to train."""
+    if len(split) // world.size < cfg.batch_size:
+        per = f" per process ({world.size} processes)" if world.distributed else ""
+        raise TrainingError(
+            f"only {len(split) // world.size:,} training images{per}, less than one batch of {cfg.batch_size}; "
+            f"lower --batch-size, raise --limit or lower --val-size"
+        )
+    return split
+
+
+def _on_device(split: Split, device: torch.device) -> Split:
+    """On a GPU the whole training split lives in GPU memory (MNIST is 47 MB): no copy per batch."""
+    if device.type == "cpu":
+        return split
+    return dataclasses.replace(split, x=split.x.to(device), y=split.y.to(device))
+
+
+def _continue(
+    state: EpochState,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    world: distributed.World,
+    path: Path | None,
+) -> None:
+    """Restore the optimizer and schedule, refusing a checkpoint whose schedule does not fit this data."""
+    if state.world_size != world.size:
+        raise TrainingError(
+            f"{path} was trained by {state.world_size} process(es), this run has {world.size}: each process's "
+            f"shard and the schedule depend on it; resume with torchrun --nproc-per-node {state.world_size} "
+            "(or without torchrun for 1)"
+        )
+    saved, now = state.scheduler.get("total_steps"), scheduler.total_steps  # type: ignore[attr-defined]
+    if saved != now:
+        raise TrainingError(
+            f"{path} has a schedule of {saved} steps but this data gives {now}: "
+            "the training data differs from the run's (give the same --data-dir)"
+        )
+    try:
+        optimizer.load_state_dict(state.optimizer)
+        scheduler.load_state_dict(state.scheduler)
+    except (ValueError, KeyError, RuntimeError) as exc:
+        raise TrainingError(f"{path}: the optimizer state does not fit the model ({exc})") from None
+
+
+def _copy_weights(net: nn.Module) -> dict[str, torch.Tensor]:
+    """A snapshot on the CPU: state_dict() returns live tensors that the next step would change."""
+    return {name: t.detach().to("cpu", copy=True) for name, t in net.state_dict().items()}
+
+
+@contextmanager
+def _disk_full_as_error(run_dir: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise TrainingError(
+            f"no space left on device in {run_dir} while exporting; every epoch is saved in {run_dir / LAST}: "
+            f"free some space, then run digits train --resume {run_dir / LAST} to export again"
+        ) from None
 
 
 def finish(
@@ -331,9 +434,9 @@ def calibrate(
 def save_weights(path: Path, model: nn.Module, cfg: TrainConfig, temperature: float) -> None:
     """The PyTorch weights beside the ONNX file (plain tensors and JSON), for fine-tuning (`digits adapt`)."""
     payload = {"model": model.state_dict(), "config": json.dumps(cfg.to_dict()), "temperature": temperature}
-    tmp = path.with_suffix(".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    atomic_write(path, buffer.getvalue())
 
 
 def load_weights(path: Path) -> tuple[nn.Module, TrainConfig, float]:
@@ -384,6 +487,7 @@ def _print_start(
     train_split: Split,
     val_split: Split | None,
     start_epoch: int,
+    world: distributed.World,
 ) -> None:
     what = f"resuming at epoch {start_epoch + 1}" if start_epoch else "training"
     val = f", validating on {val_split.describe()} held out" if val_split is not None else ", no validation split"
@@ -392,63 +496,6 @@ def _print_start(
         f"on {train_split.describe()}{val}\n"
         f"  device {device} ({torch.get_num_threads()} threads), batch {cfg.batch_size}, "
         f"lr {cfg.lr}, seed {cfg.seed}, augmentation {'on' if cfg.augment else 'off'}\n"
+        f"  {world.describe()}\n"
         f"  results go to {run_dir}/ (Ctrl+C stops and keeps a resumable checkpoint)"
     )
-
-
-# --------------------------------------------------------------------------- checkpoints
-
-
-def next_run_dir(root: Path) -> Path:
-    """runs/train/exp, exp2, exp3, ... : the first name not taken."""
-    for n in range(1, 10_000):
-        candidate = root / ("exp" if n == 1 else f"exp{n}")
-        if not candidate.exists():
-            return candidate
-    raise RuntimeError(f"{root} has 10,000 runs; clean it up.")
-
-
-def save_checkpoint(
-    path: Path,
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
-    cfg: TrainConfig,
-    history: list[dict[str, Any]],
-    best_val: float,
-) -> None:
-    """Weights and plain data only (loadable with weights_only=True), written atomically."""
-    payload = {
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(),
-        "config": json.dumps(cfg.to_dict()),
-        "history": json.dumps(history),
-        "epoch": len(history),
-        "best_val": best_val,
-    }
-    tmp = path.with_suffix(".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-
-
-def load_checkpoint_for_resume(path: Path, epochs: int | None) -> tuple[TrainConfig, dict[str, Any]]:
-    if not path.is_file():
-        raise SystemExit(
-            f"error: checkpoint {path} not found. Resume from a run's last.pt, e.g. runs/train/exp/last.pt"
-        )
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        raw = json.loads(state["config"])
-    except Exception as exc:
-        raise SystemExit(f"error: {path} is not a digits training checkpoint ({exc}).") from None
-    cfg = TrainConfig.from_dict(raw)
-    if epochs is not None:
-        cfg.epochs = epochs
-    return cfg, state
-
-
-def write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(obj, indent=2))
-    os.replace(tmp, path)
