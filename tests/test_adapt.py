@@ -266,3 +266,11 @@ def test_a_failed_write_keeps_the_previous_personal_model(tiny_model: Path, tmp_
     adapting.write_model(model, cfg, 1.2, out, np.zeros((4, 28, 28), np.uint8), {"n": 1}, {}, tiny_model)
     assert json.loads(out.with_suffix(".json").read_text())["adapted"] == {"n": 1}
     assert Recognizer.load(out).card["output"]["temperature"] == 1.2
+
+
+def test_weights_that_are_not_from_digits_train_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = save_corrections(tmp_path / "c", MIN_CORRECTIONS)
+    (tmp_path / "m.onnx").write_bytes(b"onnx")
+    (tmp_path / "m.pt").write_bytes(b"not torch")
+    code, _, err = run(capsys, "adapt", "--corrections", str(folder), "--model", str(tmp_path / "m.onnx"))
+    assert code == 2 and "is not usable weights" in err and len(err.strip().splitlines()) == 1

@@ -315,7 +315,11 @@ def adapt(
     base_onnx, weights = base_weights(model_path)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    model, base_cfg, _ = load_weights(weights)
+    try:
+        model, base_cfg, _ = load_weights(weights)
+    except Exception as exc:  # torch.load and the config check raise many kinds; all mean "not usable"
+        why = " ".join(str(exc).split())
+        raise AdaptError(f"{weights} is not usable weights from `digits train` ({why})") from None
     model.eval()
     learn, held = holdout_split(corrections.items)
     notes = list(corrections.notes)
