@@ -76,7 +76,23 @@ def _data_dir_option(p: argparse.ArgumentParser) -> None:
 
 
 def _model_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", metavar="PATH", help="ONNX model file (default: the model shipped in the package)")
+    p.add_argument(
+        "--model",
+        metavar="PATH",
+        help="ONNX model file, or 'shipped' for the model in the package "
+        "(default: your personal model from `digits adapt` when there is one, else the shipped one)",
+    )
+
+
+def _resolve_model(args: argparse.Namespace) -> None:
+    """Replace ``args.model`` by the file to load; say so on stderr when it is the personal model."""
+    from .recognizer import shipped_model_path
+    from .userdata import personal_model_path, resolve_model
+
+    path, description = resolve_model(args.model)
+    if args.model is None and path == personal_model_path():
+        print(f"using {description}", file=sys.stderr)
+    args.model = None if path == shipped_model_path() else str(path)  # None: the apps' shipped-model messages
 
 
 # --------------------------------------------------------------------------- data
@@ -246,6 +262,85 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- adapt
+
+
+def add_adapt(verbs: Any) -> None:
+    from .training.config import MIN_CORRECTIONS, AdaptConfig
+    from .userdata import corrections_dir, personal_model_path
+
+    p = _verb(
+        verbs,
+        "adapt",
+        "Learn your handwriting: fine-tune a model on the digits you corrected with 'Wrong?' "
+        "and save it as your personal model, which draw, serve and predict then use.",
+    )
+    p.add_argument(
+        "--corrections",
+        type=Path,
+        metavar="DIR",
+        default=None,
+        help=f"labelled images in DIR/0 ... DIR/9, at least {MIN_CORRECTIONS} (default: where the apps save "
+        f"corrections, now {corrections_dir()})",
+    )
+    p.add_argument(
+        "--model", type=Path, metavar="PATH", help="ONNX model to start from, with its .pt beside it (default: shipped)"
+    )
+    p.add_argument(
+        "--out", type=Path, metavar="PATH", help=f"where to write the model (default: {personal_model_path()})"
+    )
+    _data_dir_option(p)
+    p.add_argument("--epochs", type=int, default=AdaptConfig().epochs, help="passes over your re-drawn digits")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for PyTorch (default: all cores)")
+    p.set_defaults(func=cmd_adapt)
+
+
+def cmd_adapt(args: argparse.Namespace) -> int:
+    require("torch", "digits adapt")
+    require("onnx", "digits adapt (ONNX export)")
+    from .training.adapt import AdaptError, adapt
+    from .training.config import AdaptConfig
+    from .unipen import UnipenError
+    from .userdata import corrections_dir, personal_model_path
+
+    if args.epochs < 1:
+        raise SystemExit(f"error: --epochs must be positive, got {args.epochs}")
+    folder = args.corrections or corrections_dir()
+    out = args.out or personal_model_path()
+    try:
+        result = adapt(
+            folder,
+            out,
+            model_path=args.model,
+            data_dir=args.data_dir,
+            cfg=AdaptConfig(epochs=args.epochs, threads=args.threads),
+        )
+    except (AdaptError, UnipenError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(format_adapted(result.card["adapted"], out))
+    return 0
+
+
+def format_adapted(adapted: dict[str, Any], out: Path) -> str:
+    """The before/after table `digits adapt` ends with."""
+
+    def pct(value: float | None) -> str:
+        return "   n/a" if value is None else f"{value:6.1%}"
+
+    before, after = adapted["before"], adapted["after"]
+    kept = adapted["kept_aside"]
+    return "\n".join(
+        [
+            f"{'':<44}{'before':>8}{'after':>8}",
+            f"{f'your kept-aside corrections ({kept})':<44}{pct(before['held_out']):>8}{pct(after['held_out']):>8}",
+            f"{'general validation (other writers, marks)':<44}{pct(before['general']):>8}{pct(after['general']):>8}",
+            f"personal model written to {out} ({adapted['seconds']:.0f} s).",
+            "digits draw, serve and predict now use it; --model shipped uses the standard model.",
+        ]
+    )
+
+
 # --------------------------------------------------------------------------- evaluate
 
 
@@ -268,6 +363,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     from . import evaluation
 
+    _resolve_model(args)
     if args.images:
         report = evaluation.evaluate_folder(args.model, args.images)
     else:
@@ -307,6 +403,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise SystemExit(f"error: --jobs must be at least 1, got {args.jobs}")
     if args.digits is not None and not 1 <= args.digits <= MAX_DIGITS:
         raise SystemExit(f"error: --digits must be between 1 and {MAX_DIGITS}, got {args.digits}")
+    _resolve_model(args)
     multi = args.multi or args.digits is not None
     return predict_files(
         args.paths,
@@ -333,6 +430,7 @@ def add_draw(verbs: Any) -> None:
 def cmd_draw(args: argparse.Namespace) -> int:
     from .desktop import run
 
+    _resolve_model(args)
     return run(model=args.model, multi=args.multi, verbose=args.verbose)
 
 
@@ -457,6 +555,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if args.corrections_dir:
         os.environ[CORRECTIONS_ENV] = str(Path(args.corrections_dir).expanduser().resolve())  # read by every worker
+    _resolve_model(args)
     return run(
         host=args.host,
         port=args.port,
@@ -473,5 +572,5 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
 
 
-VERBS = [add_data, add_train, add_evaluate, add_predict, add_draw, add_serve]
+VERBS = [add_data, add_train, add_adapt, add_evaluate, add_predict, add_draw, add_serve]
 VERB_NAMES = {add.__name__.removeprefix("add_") for add in VERBS}

@@ -16,7 +16,7 @@ saved correction again (a mistyped label undone from the app).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,20 +24,9 @@ from pathlib import Path
 from PIL import Image
 
 from .ink import PAPER, InkSample, Stroke
+from .userdata import corrections_dir as corrections_dir  # one place decides where user data lives
 
 Box = tuple[int, int, int, int]
-
-
-def corrections_dir(env: Mapping[str, str] = os.environ) -> Path:
-    """Where corrections go: $DIGITS_CORRECTIONS_DIR, else the XDG data folder.
-
-    The layout (``<dir>/<digit>/<timestamp>.png``) is what ``digits evaluate --images DIR``
-    reads, so a user's corrections double as a test set of their own handwriting.
-    """
-    if env.get("DIGITS_CORRECTIONS_DIR"):
-        return Path(env["DIGITS_CORRECTIONS_DIR"]).expanduser()
-    data_home = Path(env.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return data_home / "digit-recognizer" / "corrections"
 
 
 @dataclass(frozen=True)

@@ -163,3 +163,28 @@ def _refuse_unknown(kind: type, raw: Any, prefix: str) -> None:
         raise TrainingError(
             f"unknown config key {prefix}{unknown[0]!r} (written by another version of digit-recognizer?)"
         )
+
+
+#: Fewer corrections than this are refused: a fifth is kept aside to measure on, so 20
+#: leaves 16 to learn from and 4 to check; below that the model would only memorise a
+#: handful of pictures, and no figure could say whether it got better.
+MIN_CORRECTIONS = 20
+HOLDOUT_SHARE = 0.2  # of each digit's corrections, kept aside (seeded) to measure before/after
+
+
+@dataclass(frozen=True)
+class AdaptConfig:
+    """How hard to fine-tune; the defaults are the ones `bench_adapt.py` measured."""
+
+    epochs: int = 10  # passes over the person's (re-drawn) digits
+    max_steps: int = 200  # at most this many batches: many corrections need fewer passes, and time stays bounded
+    lr: float = 1e-3  # peak AdamW learning rate (one-cycle: warm-up, then cosine decay to 0)
+    batch_size: int = 128
+    personal_share: float = 0.25  # of every batch: the person's digits; the rest is replay
+    redraws: int = 6  # canvas re-drawings of each correction saved with strokes
+    replay_mnist: int = 15000  # MNIST training images replayed
+    replay_unipen_limit: int | None = None  # UNIPEN training digits replayed (None: all writers, drawn once)
+    replay_junk: int = 1000  # "not a digit" marks replayed (11-class models)
+    validation_limit: int | None = None  # UNIPEN validation digits measured on (None: all validation writers)
+    seed: int = 0
+    threads: int | None = None
