@@ -61,7 +61,8 @@ class KillRow:
 
 def tiny_config() -> TrainConfig:
     """Two epochs of a small net on a few hundred images: seconds per run, every file written."""
-    return TrainConfig(epochs=2, batch_size=32, limit=256, val_size=64, threads=1, model=ModelConfig(c1=4, c2=8, c3=8))
+    small = ModelConfig(c1=4, c2=8, c3=8, classes=10)
+    return TrainConfig(epochs=2, batch_size=32, limit=256, val_size=64, threads=1, unipen=False, junk=0, model=small)
 
 
 def kill_at_every_replacement_point(

@@ -26,7 +26,7 @@ from digit_recognizer.training.loop import Split  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
-ARGS = ["--epochs", "3", "--batch-size", "16", "--val-size", "100", "--threads", "1"]
+ARGS = ["--epochs", "3", "--batch-size", "16", "--val-size", "100", "--threads", "1", "--no-unipen", "--junk", "0"]
 
 
 def torchrun(*args: str | Path) -> list[str]:

@@ -42,7 +42,8 @@ def no_plots(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def digits_train(*args: str | Path) -> int:
-    return cli.main(["train", *map(str, args)])
+    """`digits train` on MNIST alone (UNIPEN and junk rendering would dwarf a tiny run)."""
+    return cli.main(["train", "--no-unipen", "--junk", "0", *map(str, args)])
 
 
 def one_error_line(captured: Any) -> str:
@@ -283,7 +284,7 @@ def test_autocast_runs_the_network_in_bf16_and_hands_back_float32_logits() -> No
 def test_training_with_bf16_autocast_saves_and_exports_float32_weights(
     tmp_path: Path, fake_mnist: Path, no_plots: None
 ) -> None:
-    cfg = TrainConfig(epochs=1, batch_size=32, limit=128, val_size=0, threads=1, precision="bf16")
+    cfg = TrainConfig(epochs=1, batch_size=32, limit=128, val_size=0, threads=1, precision="bf16", unipen=False, junk=0)
     run = loop.train(cfg, data_dir=str(fake_mnist), out=tmp_path / "run", command="test")
     state = checkpoint.load_state(run / "last.pt")
     assert state.config.precision == "bf16"

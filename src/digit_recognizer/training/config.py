@@ -9,7 +9,7 @@ or from a checkpoint, a nonsense value is refused with one line naming it.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 MNIST_TRAIN_IMAGES = 60_000
@@ -122,12 +122,8 @@ class TrainConfig:
             whole(self.unipen_variants) and self.unipen_variants >= 1, "unipen variants", ">= 1", self.unipen_variants
         )
         _require(whole(self.junk) and self.junk >= 0, "junk", "a whole number >= 0", self.junk)
-        _require(
-            (self.junk > 0) == (self.model.classes == 11),
-            "junk",
-            "> 0 exactly when the model has the 11th class ('not a digit')",
-            self.junk,
-        )
+        if isinstance(self.model, ModelConfig) and (self.junk > 0) != (self.model.classes == 11):
+            self.model = replace(self.model, classes=11 if self.junk else 10)  # the junk class exists iff trained
         _require(self.device in DEVICES, "device", " or ".join(DEVICES), self.device)
         _require(self.precision in PRECISIONS, "precision", " or ".join(PRECISIONS), self.precision)
         if self.threads is not None:
