@@ -33,13 +33,14 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from conditions import cpu_model, version
 
 from attacks import (
     Attack,
@@ -254,21 +255,6 @@ def print_table(rows: list[Row]) -> None:
             f"{r.area:<7}  {r.attack:<52}  {p50:>15}  {worst:>8}  {answered:>8}  {r.errors:>6}  {r.tracebacks:>10}  "
             f"{r.note}"
         )
-
-
-def cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
-
-
-def version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "absent"
 
 
 if __name__ == "__main__":

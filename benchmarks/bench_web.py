@@ -33,10 +33,10 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import httpx
+from conditions import cpu_model, version
 from PIL import Image, ImageDraw
 
 TARGET_RATIO = 0.5  # predict req/s over health req/s, one worker
@@ -284,23 +284,6 @@ def verdict(rows: list[Row]) -> int:
         f"\ntarget (1 worker): predict >= {TARGET_RATIO:g}x health throughput, 0 errors: {'met' if met else 'MISSED'}"
     )
     return 0 if met else 1
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "absent"
 
 
 if __name__ == "__main__":

@@ -71,8 +71,8 @@ def rewrite(path: Path, **changes: Any) -> None:
 def test_a_kill_at_any_file_replacement_resumes_to_the_uninterrupted_model(tmp_path: Path) -> None:
     rows = kill_at_every_replacement_point(tmp_path)
     files = {row.file for row in rows}
-    assert files == {"config.json", "last.pt", "best.pt", "metrics.json", "model.json"}
-    assert len(rows) == 2 * 8  # config, 3 files per epoch x 2 epochs, the card: each killed before and after its rename
+    assert files == {"config.json", "last.pt", "best.pt", "metrics.json", "model.pt", "model.json"}
+    assert len(rows) == 2 * 9  # config, 3 files per epoch x 2 epochs, the weights, the card: before and after each
     failed = [f"{r.point} {r.side} {r.file}: {r.detail}" for r in rows if not r.ok]
     assert not failed
 

@@ -143,7 +143,7 @@ def test_multipart_upload_uses_the_file_name_as_path(api: Api) -> None:
     body = response.json()
     assert body["path"] == "seven.png"
     assert len(body["probabilities"]) == 10
-    assert sum(body["probabilities"]) == pytest.approx(1, abs=1e-4)
+    assert 0.99 < sum(body["probabilities"]) <= 1 + 1e-5  # the rest is the chance of "not a digit"
 
 
 def test_octet_stream_body_is_accepted_as_an_image(api: Api) -> None:
