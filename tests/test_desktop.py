@@ -38,6 +38,7 @@ from digit_recognizer.desktop import (
 from digit_recognizer.desktop.logic import DRAW_BIGGER, Job, Reader, Reading, Recent, is_small, model_picture
 from digit_recognizer.evaluation import evaluate_folder
 from digit_recognizer.ink import Stroke, read_ndjson
+from digit_recognizer.preprocess import BLANK
 
 # Digits as pen paths on the 280x280 paper, drawn the way a person draws them with a mouse.
 # (test_desktop_gui.py draws the same paths with the real pointer.)
@@ -226,8 +227,13 @@ def probs(top: int, p: float, second: int | None = None, p2: float = 0.0) -> tup
     return tuple(values)
 
 
+def test_a_stray_mark_says_why_it_is_not_a_digit() -> None:
+    shown = readout(reading(Prediction(None, 0.0, reason="a tap or dots, not a digit: draw a digit")), False)
+    assert shown.headline == "?" and "a tap or dots" in shown.detail
+
+
 def test_an_empty_canvas_shows_a_prompt_not_a_digit() -> None:
-    blank = reading(Prediction(None, 0.0, reason="the image is blank"))
+    blank = reading(Prediction(None, 0.0, reason=BLANK))
     for shown in (readout(None, False), readout(blank, False)):
         assert shown.headline == "" and shown.detail == PROMPT_DIGIT
         assert shown.highlight is None and not any(shown.bars)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 from pathlib import Path
 
@@ -221,3 +222,16 @@ def test_shipped_model_card_names_its_data_and_calibration(recognizer: Recognize
     assert card["output"]["classes"][-1] == "not a digit"
     assert card["calibration"]["ece_after"] <= 0.015
     assert card["metrics"]["test_accuracy"] >= 0.996  # the floor `digits evaluate` is held to (target: 0.997)
+
+
+def test_both_apps_refuse_a_scribble_the_model_calls_not_a_digit(recognizer: Recognizer) -> None:
+    from PIL import Image
+
+    from digit_recognizer.desktop.logic import recognize
+    from digit_recognizer.web.server import recognize_digit
+
+    scribble = synth.junk(np.random.default_rng(4), "scribble")
+    assert recognize(recognizer, Image.fromarray(scribble), number_mode=False).result.digit is None
+    png = io.BytesIO()
+    Image.fromarray(scribble).save(png, "PNG")
+    assert recognize_digit(recognizer, "scribble.png", png.getvalue(), preview=False)["digit"] is None

@@ -43,6 +43,9 @@ MIN_CONTRAST = 0.08  # ink weaker than this (on a 0-1 scale) is no ink at all
 ANALYSIS_PIXELS = 40_000  # larger images are reduced first (box average): a digit needs no more detail
 
 
+BLANK = "the image is blank: no ink found"  # the reason given for an empty canvas
+
+
 class ImageError(ValueError):
     """The input is not an image we can read; the message names the problem."""
 
@@ -251,7 +254,7 @@ def find_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ink = np.maximum(-deviation if darker else deviation, 0)
     strongest = float(ink.max())
     if strongest < MIN_CONTRAST:
-        raise NoDigit("the image is blank: no ink found")
+        raise NoDigit(BLANK)
     ink /= strongest
     labels = _stroke_labels(ink)
     if not labels.any():
@@ -344,7 +347,7 @@ def stray_mark(labels: np.ndarray) -> str | None:
     mask = labels > 0
     pen = _stroke_width(mask)
     if pen <= 0:
-        return "the image is blank: no ink found"
+        return BLANK
     pieces = ndimage.find_objects(labels)
     longest = max(max(r.stop - r.start, c.stop - c.start) for r, c in (p for p in pieces if p is not None))
     if longest < DOT_EXTENT * pen:
@@ -363,7 +366,7 @@ def normalize(ink: np.ndarray) -> np.ndarray:
     strokes = ink >= INK_THRESHOLD
     rows, cols = np.flatnonzero(strokes.any(1)), np.flatnonzero(strokes.any(0))
     if len(rows) == 0:
-        raise NoDigit("the image is blank: no ink found")
+        raise NoDigit(BLANK)
     crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     crop = crop / max(float(crop.max()), 1e-6)
     corrected = (

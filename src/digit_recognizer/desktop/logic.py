@@ -29,7 +29,7 @@ from PIL import Image
 
 from .. import ink
 from ..ink import Point, Stroke
-from ..preprocess import NoDigit
+from ..preprocess import BLANK, NoDigit
 from ..recognizer import NumberPrediction, Prediction, Recognizer
 
 PAPER_DIGIT = (280, 280)  # paper size for one digit: 10x MNIST's 28x28, in paper pixels
@@ -186,7 +186,7 @@ def recognize(recognizer: Recognizer, image: Image.Image, number_mode: bool, sma
     else:
         try:
             seen = [recognizer.preprocess(image)]
-            result = Prediction.from_probabilities(recognizer.probabilities(seen[0][None])[0])
+            result = Prediction.from_probabilities(recognizer.scores(seen[0][None])[0])
         except NoDigit as blank:
             result = Prediction(None, 0.0, reason=str(blank))
     return Recognition(result, seen, (time.perf_counter() - started) * 1000, small)
@@ -312,7 +312,12 @@ def readout(recognition: Recognition | None, number_mode: bool) -> Readout:
         )
     if isinstance(result, NumberPrediction) and result.number is not None:
         return _number_readout(result, hint)
-    if isinstance(result, Prediction) and result.reason and recognition and recognition.seen:
+    if (
+        isinstance(result, Prediction)
+        and result.reason
+        and recognition
+        and (recognition.seen or result.reason != BLANK)
+    ):
         return Readout("?", result.reason + hint, result.probabilities or (0.0,) * 10, None, "")
     return Readout("", (PROMPT_NUMBER if number_mode else PROMPT_DIGIT) + hint, (0.0,) * 10, None, "")
 

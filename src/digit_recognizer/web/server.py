@@ -394,7 +394,7 @@ def recognize_digit(recognizer: Recognizer, label: str, data: bytes, preview: bo
     x = _preprocess(recognizer, label, data)
     if isinstance(x, str):
         return as_result(label, Prediction(None, 0.0, reason=x))
-    return _digit_result(label, x, recognizer.probabilities(x[None])[0], preview)
+    return _digit_result(label, x, recognizer.scores(x[None])[0], preview)
 
 
 async def recognize_small_digit(
@@ -409,7 +409,7 @@ async def recognize_small_digit(
     x = _preprocess(recognizer, label, data)
     if isinstance(x, str):
         return as_result(label, Prediction(None, 0.0, reason=x))
-    probabilities = await asyncio.get_running_loop().run_in_executor(pool, recognizer.probabilities, x[None])
+    probabilities = await asyncio.get_running_loop().run_in_executor(pool, recognizer.scores, x[None])
     return _digit_result(label, x, probabilities[0], preview)
 
 
