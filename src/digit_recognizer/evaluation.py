@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .recognizer import NO_DIGIT
+
 if TYPE_CHECKING:
     from .recognizer import Recognizer
 
-NO_DIGIT = 10  # the "not a digit" column of Recognizer.scores
 WORST_MISTAKES = 36
 
 

@@ -24,8 +24,9 @@ from tqdm import tqdm
 from .. import synth, unipen
 from ..ink import InkSample, Stroke
 from ..preprocess import FIELD, NoDigit, find_ink, load_gray, normalize
+from ..recognizer import NO_DIGIT
 
-NOT_A_DIGIT = 10  # the label of the junk class
+NOT_A_DIGIT = NO_DIGIT  # the label of the junk class: the "not a digit" column of Recognizer.scores
 RENDER_VERSION = 2  # bump when rendering or preprocessing changes what a cached set holds
 #: How often each input style is drawn: canvases dominate what people send.
 STYLE_WEIGHTS: dict[str, float] = {"canvas": 0.5, "small": 0.1, "tight-scan": 0.25, "stretched": 0.15}
