@@ -440,32 +440,32 @@ def cmd_draw(args: argparse.Namespace) -> int:
 def add_serve(verbs: Any) -> None:
     p = _verb(verbs, "serve", "Serve the drawing page and the HTTP API (POST /api/predict).")
     p.add_argument("--host", default="127.0.0.1", help="address to bind; 0.0.0.0 exposes it to your network")
-    p.add_argument("--port", type=_whole(1, 65535), default=8000, help="TCP port, 1-65535")
+    p.add_argument("--port", type=_port, default=8000, help="TCP port, 1-65535")
     _model_option(p)
-    p.add_argument("--workers", type=_whole(1), default=1, help="server processes (each loads the model once)")
+    p.add_argument("--workers", type=_positive_int, default=1, help="server processes (each loads the model once)")
     p.add_argument(
         "--max-body-mb",
-        type=_number(0, None, "> 0"),
+        type=_positive_number,
         default=None,
         metavar="MB",
         help="largest request body accepted (default: $DIGITS_MAX_BODY_MB, else 5)",
     )
     p.add_argument(
         "--max-megapixels",
-        type=_number(0, None, "> 0"),
+        type=_positive_number,
         default=None,
         metavar="MP",
         help="largest image accepted, by its decoded pixel count, checked before decoding (default: 4)",
     )
     p.add_argument(
-        "--header-timeout", type=_number(0, None, "> 0"), default=None, metavar="S", help="seconds to send headers (10)"
+        "--header-timeout", type=_positive_number, default=None, metavar="S", help="seconds to send headers (10)"
     )
     p.add_argument(
-        "--body-timeout", type=_number(0, None, "> 0"), default=None, metavar="S", help="seconds to send a body (30)"
+        "--body-timeout", type=_positive_number, default=None, metavar="S", help="seconds to send a body (30)"
     )
     p.add_argument(
         "--max-connections",
-        type=_whole(1),
+        type=_positive_int,
         default=None,
         metavar="N",
         help="open connections per worker (1000, or fewer to fit the open-file limit); over it, the connection "
@@ -495,6 +495,33 @@ def add_serve(verbs: Any) -> None:
         help="store the page's corrections (Wrong?) in DIR/<digit>/ (default: not stored; the page offers a download)",
     )
     p.set_defaults(func=cmd_serve)
+
+
+def _port(text: str) -> int:
+    value = _positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"a TCP port is 1-65535, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def _positive_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value
 
 
 def _hosts(text: str) -> tuple[str, ...]:
