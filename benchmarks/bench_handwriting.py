@@ -36,7 +36,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from digit_recognizer import NoDigit, Recognizer, data, synth, unipen
+from digit_recognizer import NoDigit, Recognizer, data, synth, unipen, variation
 from digit_recognizer.evaluation import expected_calibration_error
 from digit_recognizer.preprocess import find_ink, load_gray, normalize, stray_mark
 from digit_recognizer.recognizer import NO_DIGIT, UNSURE_BELOW
@@ -69,8 +69,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="ONNX model (default: the shipped one)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--writers",
+        choices=("test", "val"),
+        default="test",
+        help="UNIPEN writers to measure on: test (the benchmark) or val (for tuning a recipe; default test)",
+    )
     parser.add_argument("--junk", type=int, default=1000, help="junk images (default 1000)")
-    parser.add_argument("--mnist", type=int, default=10000, help="MNIST test digits as PNG (default all 10,000)")
+    parser.add_argument(
+        "--mnist", type=int, default=10000, help="MNIST test digits as PNG (default all 10,000; 0 skips them)"
+    )
     parser.add_argument("--data-dir", default=None, help="MNIST folder (default: $DIGITS_DATA_DIR or the cache)")
     parser.add_argument("--figure", default=None, help="save the most confident mistakes to this PNG")
     parser.add_argument(
@@ -79,13 +87,14 @@ def main() -> None:
     args = parser.parse_args()
 
     recognizer = Recognizer.load(args.model)
-    writers = unipen.load(("test",))
+    writers = unipen.load((args.writers,))
     strokes = [s.strokes for s in writers.samples]
     labels = np.array([s.label for s in writers.samples])
     import onnxruntime
 
     print(
-        f"handwriting benchmark: {len(labels)} digits by {len(writers.writers)} UNIPEN writers held out of training, "
+        f"handwriting benchmark: {len(labels)} digits by {len(writers.writers)} UNIPEN {args.writers} writers "
+        "held out of training, "
         f"seed {args.seed}\nmodel {recognizer.path.name}; python {platform.python_version()}, "
         f"onnxruntime {onnxruntime.__version__}, {platform.machine()}"
     )
@@ -98,10 +107,14 @@ def main() -> None:
         shown[name] = images
         _row(name, results[name])
 
-    test = data.load_split("test", args.data_dir)
-    n = min(args.mnist, len(test))
-    results["mnist-png"] = measure(recognizer, [as_png(255 - img) for img in test.images[:n]], test.labels[:n])
-    _row("mnist-png", results["mnist-png"])
+    print_per_writer(results, [s.writer for s in writers.samples], labels)
+    print_generated_styles(recognizer, writers.samples, args.seed)
+
+    if args.mnist:
+        test = data.load_split("test", args.data_dir)
+        n = min(args.mnist, len(test))
+        results["mnist-png"] = measure(recognizer, [as_png(255 - img) for img in test.images[:n]], test.labels[:n])
+        _row("mnist-png", results["mnist-png"])
 
     rng = np.random.default_rng(args.seed + 7)
     kinds = [synth.JUNK_KINDS[i % len(synth.JUNK_KINDS)] for i in range(args.junk)]
@@ -114,6 +127,11 @@ def main() -> None:
 
     writers_digits = sum(results[s]["refused"] for s in synth.STYLES)
     total = sum(results[s]["n"] for s in synth.STYLES)
+    worst_refusal = max(synth.STYLES, key=lambda s: results[s]["refused"])
+    print(
+        f"real digits refused in the worst style ({worst_refusal}): "
+        f"{results[worst_refusal]['refused'] / results[worst_refusal]['n']:.2%}"
+    )
     canvas = results["canvas"]
     ece = expected_calibration_error(canvas["confidence"], canvas["read"] == labels)
     print(f"real digits refused: {writers_digits / total:.2%} of {total}; ECE on held-out writers' canvases: {ece:.4f}")
@@ -125,10 +143,57 @@ def main() -> None:
         f"of the time; sure answers right {right[answered & ~unsure].mean():.2%}"
     )
     if args.write_card:
-        figures = {name: round(r["accuracy"], 5) for name, r in results.items()}
+        figures = {name: round(r["accuracy"], 5) for name, r in results.items() if name != "per_writer"}
+        figures |= {f"refused_{s}": round(results[s]["refused"] / results[s]["n"], 5) for s in synth.STYLES}
+        figures["per_writer"] = results["per_writer"]
         record_in_card(recognizer, figures | {"junk_refused": round(refused, 5), "ece_canvas": round(ece, 5)}, args)
     if args.figure:
         save_mistakes(shown, results, labels, args.figure)
+
+
+def print_generated_styles(recognizer: Recognizer, samples: tuple, seed: int) -> None:
+    """The styles the data lacks (a flag on a 1, a crossed 7...) drawn onto held-out writers' digits, as canvases."""
+    rng = np.random.default_rng(seed + 11)
+    row = []
+    for label, makers in variation.GENERATED_STYLES.items():
+        for name, make in makers.items():
+            own = [s for s in samples if s.label == label]
+            images = [synth.canvas(make(s.strokes, rng), rng) for s in own]
+            read = [p.digit for p in recognizer.predict_batch(images)]
+            row.append(f"{name} {np.mean([r == label for r in read]):.1%}")
+    print("generated styles on these writers' digits (canvas): " + "; ".join(row))
+
+
+def per_writer(results: dict, writers: list[str], labels: np.ndarray) -> dict[str, float]:
+    """Each writer's accuracy over all the writer styles together (every digit drawn once in each)."""
+    ok = np.concatenate([results[style]["read"] == labels for style in synth.STYLES])
+    return _by_writer(ok, writers * len(synth.STYLES))
+
+
+def print_per_writer(results: dict, writers: list[str], labels: np.ndarray, below: float = 0.97) -> None:
+    """The worst writers, so that "every writer" is measured and not only the mean."""
+    accuracy = per_writer(results, writers, labels)
+    worst = sorted(accuracy.items(), key=lambda kv: kv[1])[:5]
+    per_style = {style: min(_by_writer(results[style]["read"] == labels, writers).values()) for style in synth.STYLES}
+    print(
+        f"per writer (all 4 styles): worst 5 {', '.join(f'{a:.1%}' for _, a in worst)}; "
+        f"{sum(a < below for a in accuracy.values())} of {len(accuracy)} writers below {below:.0%}; "
+        f"worst writer per style: {', '.join(f'{s} {a:.1%}' for s, a in per_style.items())}"
+    )
+    results["per_writer"] = {
+        "worst5": [round(a, 5) for _, a in worst],
+        "below_97": sum(a < below for a in accuracy.values()),
+    }
+    results["per_writer"]["worst_per_style"] = {s: round(a, 5) for s, a in per_style.items()}
+
+
+def _by_writer(ok: np.ndarray, writers: list[str]) -> dict[str, float]:
+    right: Counter[str] = Counter()
+    seen: Counter[str] = Counter()
+    for writer, good in zip(writers, ok, strict=True):
+        right[writer] += int(good)
+        seen[writer] += 1
+    return {w: right[w] / seen[w] for w in seen}
 
 
 def record_in_card(recognizer: Recognizer, figures: dict, args: argparse.Namespace) -> None:

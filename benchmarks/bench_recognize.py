@@ -70,6 +70,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=2000, help="single-image timings (default 2000)")
     parser.add_argument("--model", default=None, help="ONNX model (default: the shipped one)")
+    parser.add_argument(
+        "--baseline", default=None, help="an earlier ONNX model: its single-canvas p50 in the same run, and the ratio"
+    )
     args = parser.parse_args()
 
     import onnxruntime
@@ -91,6 +94,8 @@ def main() -> None:
 
     p50, p99, mean = percentiles(time_single(recognizer, canvases, args.repeats))
     print(f"{'one 300x300 canvas (numpy) -> Prediction':<46}{p50:>9.3f}{p99:>9.3f}{mean:>9.3f}{1000 / mean:>10.0f}")
+    if args.baseline:
+        compare_with_baseline(recognizer, Recognizer.load(args.baseline), canvases, args.repeats)
     pil = [draw(str(d)) for d in range(10)]
     p50, p99, mean = percentiles(time_single(recognizer, pil, args.repeats // 2))
     print(f"{'one 300x300 canvas (PIL image) -> Prediction':<46}{p50:>9.3f}{p99:>9.3f}{mean:>9.3f}{1000 / mean:>10.0f}")
@@ -125,6 +130,20 @@ def main() -> None:
     print(f"{'  same + scipy.ndimage (preprocess needs it)':<46}{scipy * 1000:>9.0f}{'':>9}{scipy / bare:>9.2f}x")
     print(f"{'`digits predict one.png`, whole process':<46}{whole * 1000:>9.0f}{'':>9}{whole / bare:>9.2f}x")
     print("(process rows: medians of 5 runs, ms; the last column is the ratio to the bare import; target <= 1.3x)")
+
+
+def compare_with_baseline(recognizer: Recognizer, baseline: Recognizer, canvases: list, repeats: int) -> None:
+    """Both models timed in alternating rounds, so that the machine's load falls on both alike."""
+    ours: list[float] = []
+    theirs: list[float] = []
+    for _ in range(4):
+        theirs += time_single(baseline, canvases, repeats // 4)
+        ours += time_single(recognizer, canvases, repeats // 4)
+    p50, p99, mean = percentiles(theirs)
+    label = f"  same, baseline {Path(baseline.path).name}"
+    print(f"{label:<46}{p50:>9.3f}{p99:>9.3f}{mean:>9.3f}{1000 / mean:>10.0f}")
+    ratio = percentiles(ours)[0] / p50
+    print(f"{'  p50 ratio, this model / baseline (alternating)':<46}{ratio:>9.2f}x   (issue #16 target <= 2x)")
 
 
 @contextlib.contextmanager

@@ -169,6 +169,26 @@ def add_train(verbs: Any) -> None:
         help="times each UNIPEN training digit is drawn, in varied input styles (default %(default)s)",
     )
     p.add_argument(
+        "--no-unipen-vary",
+        dest="unipen_vary",
+        action="store_false",
+        help="draw UNIPEN digits only as written: no other takes of their strokes, no generated styles",
+    )
+    p.add_argument(
+        "--generated-styles",
+        type=_number(0, None, ">= 0"),
+        default=d["generated_styles"],
+        metavar="SHARE",
+        help="share in [0, 1] of the other takes drawn in a generated style: a flag on a 1, a crossed 7, a looped 2",
+    )
+    p.add_argument(
+        "--channels",
+        type=_channels,
+        default=(d["model"]["c1"], d["model"]["c2"], d["model"]["c3"]),
+        metavar="C1,C2,C3",
+        help="channels of the CNN's three convolution stages",
+    )
+    p.add_argument(
         "--junk",
         type=_whole(0),
         default=d["junk"],
@@ -195,6 +215,14 @@ def add_train(verbs: Any) -> None:
         "--dry-run", action="store_true", help="smoke test: 1 epoch on 1,024 images, output in --out or runs/"
     )
     p.set_defaults(func=cmd_train)
+
+
+def _channels(text: str) -> tuple[int, int, int]:
+    """``40,80,160``: three whole numbers >= 1, the channels of the CNN's three stages."""
+    parts = text.replace(" ", "").split(",")
+    if len(parts) != 3 or not all(p.isdigit() and int(p) >= 1 for p in parts):
+        raise argparse.ArgumentTypeError(f"must be three whole numbers >= 1 such as 40,80,160, got {text!r}")
+    return int(parts[0]), int(parts[1]), int(parts[2])
 
 
 def _whole(low: int, high: int | None = None) -> Any:
@@ -248,8 +276,12 @@ def cmd_train(args: argparse.Namespace) -> int:
             augment=args.augment,
             unipen=args.unipen,
             unipen_variants=args.unipen_variants,
+            unipen_vary=args.unipen_vary,
+            generated_styles=args.generated_styles,
             junk=args.junk,
-            model=ModelConfig(classes=11 if args.junk else 10),
+            model=ModelConfig(
+                c1=args.channels[0], c2=args.channels[1], c3=args.channels[2], classes=11 if args.junk else 10
+            ),
             device=args.device,
             precision=args.precision,
             threads=args.threads,

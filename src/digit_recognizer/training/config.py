@@ -34,9 +34,9 @@ def _finite(value: float) -> bool:
 class ModelConfig:
     """Channels of each convolution stage, and dropout before the classifier."""
 
-    c1: int = 32
-    c2: int = 64
-    c3: int = 128
+    c1: int = 40
+    c2: int = 80
+    c3: int = 160
     dropout: float = 0.25
     classes: int = 11  # digits 0-9, and 10 = "not a digit" (stray marks, merged pieces)
 
@@ -73,7 +73,7 @@ class AugmentConfig:
 
 @dataclass
 class TrainConfig:
-    epochs: int = 15
+    epochs: int = 12
     batch_size: int = 128  # images per optimizer step (per process when training on several)
     lr: float = 4e-3  # peak learning rate of the one-cycle schedule
     weight_decay: float = 5e-4  # AdamW decoupled weight decay
@@ -82,7 +82,9 @@ class TrainConfig:
     val_size: int = 5000  # training images held out to choose hyperparameters; 0 = train on all
     limit: int | None = None  # use only this many training images (quick runs)
     unipen: bool = True  # mix in UNIPEN's real pen-drawn digits (training writers only)
-    unipen_variants: int = 4  # times each UNIPEN digit is drawn, in varied input styles
+    unipen_variants: int = 8  # times each UNIPEN digit is drawn, in varied input styles
+    unipen_vary: bool = True  # draw every variant but the first as another take of the strokes (variation.vary)
+    generated_styles: float = 0.25  # share of those takes in a generated style (a flag on a 1, a crossed 7...)
     junk: int = 9000  # images of the "not a digit" class; 0 trains a 10-class model
     augment: bool = True
     device: str = "auto"  # auto | cpu | cuda
@@ -120,6 +122,12 @@ class TrainConfig:
             )
         _require(
             whole(self.unipen_variants) and self.unipen_variants >= 1, "unipen variants", ">= 1", self.unipen_variants
+        )
+        _require(
+            _finite(self.generated_styles) and 0 <= self.generated_styles <= 1,
+            "generated styles",
+            "a share in [0, 1]",
+            self.generated_styles,
         )
         _require(whole(self.junk) and self.junk >= 0, "junk", "a whole number >= 0", self.junk)
         if isinstance(self.model, ModelConfig) and (self.junk > 0) != (self.model.classes == 11):

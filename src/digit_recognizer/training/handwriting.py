@@ -21,15 +21,15 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .. import synth, unipen
+from .. import synth, unipen, variation
 from ..ink import InkSample, Stroke
 from ..preprocess import FIELD, NoDigit, find_ink, load_gray, normalize
 from ..recognizer import NO_DIGIT
 
 NOT_A_DIGIT = NO_DIGIT  # the label of the junk class: the "not a digit" column of Recognizer.scores
-RENDER_VERSION = 2  # bump when rendering or preprocessing changes what a cached set holds
+RENDER_VERSION = 3  # bump when rendering or preprocessing changes what a cached set holds
 #: How often each input style is drawn: canvases dominate what people send.
-STYLE_WEIGHTS: dict[str, float] = {"canvas": 0.5, "small": 0.1, "tight-scan": 0.25, "stretched": 0.15}
+STYLE_WEIGHTS: dict[str, float] = {"canvas": 0.45, "small": 0.1, "tight-scan": 0.25, "stretched": 0.2}
 PAIR_SHARE = 0.3  # share of junk that is two digits merged into one piece
 
 
@@ -39,16 +39,27 @@ def cache_dir() -> Path:
 
 
 def unipen_images(
-    split: unipen.WriterSplit, variants: int, seed: int, path: str | None = None, limit: int | None = None
+    split: unipen.WriterSplit,
+    variants: int,
+    seed: int,
+    path: str | None = None,
+    limit: int | None = None,
+    *,
+    vary: bool = False,
+    styles: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """The writers of ``split``, each digit drawn ``variants`` times: uint8 (N, 28, 28), labels (N,), sha256.
 
+    The first drawing of each digit is its strokes as written. With ``vary``, every
+    other drawing is another take (``variation.vary``), and a share ``styles`` of
+    them carries a generated style of its class (a flag on a 1, a crossbar on a 7...).
     ``limit`` draws only the first digits of the file (quick runs), about that many images in all.
     """
     data = unipen.load((split,), path)
     samples = data.samples[: max(1, limit // variants)] if limit else data.samples
-    key = f"unipen-{split}-v{variants}-s{seed}-n{len(samples)}-{data.sha256[:12]}-r{RENDER_VERSION}"
-    images, labels = _cached(key, lambda: _render_digits(samples, variants, seed, split))
+    how = f"-x{styles:g}" if vary else ""
+    key = f"unipen-{split}-v{variants}{how}-s{seed}-n{len(samples)}-{data.sha256[:12]}-r{RENDER_VERSION}"
+    images, labels = _cached(key, lambda: _render_digits(samples, variants, seed, split, vary, styles))
     return images, labels, data.sha256
 
 
@@ -78,23 +89,36 @@ def _cached(key: str, make: Callable[[], tuple[np.ndarray, np.ndarray]]) -> tupl
     return images, labels
 
 
-def _render_digits(samples: Sequence[InkSample], variants: int, seed: int, split: str) -> tuple[np.ndarray, np.ndarray]:
+def _render_digits(
+    samples: Sequence[InkSample], variants: int, seed: int, split: str, vary: bool, styles: float
+) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng([seed, _stable(split)])
     names, weights = list(STYLE_WEIGHTS), np.array(list(STYLE_WEIGHTS.values()))
     images, labels = [], []
-    for sample in tqdm(samples, desc=f"rendering UNIPEN {split} writers", unit="digit", leave=False):
-        for style in rng.choice(names, size=variants, p=weights / weights.sum()):
-            x = as_model_input(synth.STYLES[str(style)](sample.strokes, rng))
+    for sample in tqdm(samples, desc=f"rendering UNIPEN {split} writers", unit="digit", leave=False, disable=None):
+        for k, style in enumerate(rng.choice(names, size=variants, p=weights / weights.sum())):
+            strokes = _take(sample, rng, styles) if vary and k > 0 else list(sample.strokes)
+            x = as_model_input(synth.STYLES[str(style)](strokes, rng))
             if x is not None:
                 images.append(x)
                 labels.append(sample.label)
     return np.stack(images), np.array(labels, dtype=np.int64)
 
 
+def _take(sample: InkSample, rng: np.random.Generator, styles: float) -> list[Stroke]:
+    """Another take of a real digit; a share ``styles`` of them in a generated style of its class."""
+    strokes = list(sample.strokes)
+    if rng.random() < styles:
+        made = variation.generated_style(sample.label, strokes, rng)
+        if made is not None:
+            strokes = made[1]
+    return variation.vary(strokes, rng)
+
+
 def _render_junk(samples: Sequence[InkSample], count: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng([seed, _stable("junk")])
     images: list[np.ndarray] = []
-    with tqdm(total=count, desc="rendering junk", unit="image", leave=False) as bar:
+    with tqdm(total=count, desc="rendering junk", unit="image", leave=False, disable=None) as bar:
         while len(images) < count:
             picture = _merged_pair(samples, rng) if rng.random() < PAIR_SHARE else synth.junk(rng)
             x = as_model_input(picture)
