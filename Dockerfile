@@ -7,7 +7,7 @@
 #   docker run --rm -p 8000:8000 digit-recognizer --allowed-hosts digits.example.org
 #
 # Each container is stateless: run N of them behind any HTTP load balancer
-# (README: "Deploying"). The model ships inside the package; nothing is downloaded
+# (docs/deploying.md). The model ships inside the package; nothing is downloaded
 # at run time.
 FROM python:3.11-slim
 
@@ -17,7 +17,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /build
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY src ./src
 # Only the `web` extra: `train` (torch) is never installed here. The project itself is
 # installed from source, its dependencies bounded by pyproject.toml (hence DL3013 off).

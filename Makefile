@@ -10,7 +10,7 @@ ifneq ($(SHARED_MNIST),)
 export DIGITS_DATA_DIR ?= $(abspath $(SHARED_MNIST))
 endif
 
-.PHONY: draw serve test lint evaluate train bench clean
+.PHONY: draw serve test lint evaluate train bench docs docs-serve package clean
 
 $(VENV)/.app: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,8 +40,8 @@ test: $(VENV)/.dev lint       ## lint, type-check and run every test
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks .ci/check_dist.py
+	$(BIN)/ruff format --check src tests benchmarks .ci/check_dist.py
 	$(BIN)/mypy
 
 bench: $(VENV)/.dev           ## speed and accuracy benchmarks (prints figures)
@@ -52,5 +52,14 @@ bench: $(VENV)/.dev           ## speed and accuracy benchmarks (prints figures)
 	$(BIN)/python benchmarks/bench_web.py
 	$(BIN)/python benchmarks/bench_train.py
 
+docs: $(VENV)/.dev           ## the documentation site into site/ (fails on any warning; offline)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+docs-serve: $(VENV)/.dev     ## the documentation site on http://127.0.0.1:8001, rebuilt on every edit
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8001
+
+package: $(VENV)/.dev        ## wheel + sdist into dist/, checked and installed into a fresh venv
+	PYTHON=$(BIN)/python .ci/package-check
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis site dist build

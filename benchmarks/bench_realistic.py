@@ -191,7 +191,7 @@ def main() -> None:
 
 
 def save_figure(digits: np.ndarray, recognizer, path: str, seed: int) -> None:  # type: ignore[no-untyped-def]
-    """One row per style: each input beside the 28x28 image the model sees (for the README)."""
+    """One row per style: each input beside the 28x28 image the model sees (docs/realistic.png)."""
     tile = 96
     rows = []
     for k, style in enumerate(STYLES):

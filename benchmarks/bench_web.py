@@ -14,7 +14,7 @@ or non-2xx answer).
 
 Target (from the issue): one worker, 16 connections: predict throughput >= 0.5x the
 same server's /api/health throughput in the same run, zero errors. A ratio, because
-absolute figures differ between machines. Results are in the README's web section.
+absolute figures differ between machines. Results are in docs/speed.md (The HTTP API).
 """
 
 from __future__ import annotations

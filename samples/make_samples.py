@@ -1,4 +1,4 @@
-"""Make the images the README's examples use, from UNIPEN test writers' pen strokes.
+"""Make the images the examples in the README and docs/ use, from UNIPEN test writers' pen strokes.
 
     python samples/make_samples.py        # rewrites samples/*.png and samples/*.jpg
 

@@ -81,9 +81,10 @@ def test_entrypoint_serves_on_all_interfaces_of_the_exposed_port() -> None:
 
 def test_image_context_leaves_out_the_checkout() -> None:
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
-    assert ignored[ignored.index("*") :][:4] == ["*", "!pyproject.toml", "!README.md", "!src/"]
+    # what building the package reads: its metadata, the readme and license it names, the source
+    assert ignored[ignored.index("*") :][:5] == ["*", "!pyproject.toml", "!README.md", "!LICENSE", "!src/"]
     copied = " ".join(arguments("COPY"))
-    for needed in ("pyproject.toml", "README.md", "src"):
+    for needed in ("pyproject.toml", "README.md", "LICENSE", "src"):
         assert needed in copied
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digit_recognizer import ModelError, Recognizer
+from digit_recognizer import ModelError, Recognizer, __version__
 from digit_recognizer.predict import result_for
 from digit_recognizer.recognizer import shipped_model_path
 from digit_recognizer.web.server import STATIC, create_app, pixels
@@ -298,7 +298,7 @@ def test_health_names_the_loaded_model(api: Api, model_path: Path) -> None:
     assert api.get("/api/health").json() == {
         "status": "ok",
         "ready": True,
-        "version": "0.1.0",
+        "version": __version__,
         "model": model_path.name,
     }
 

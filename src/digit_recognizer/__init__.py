@@ -25,4 +25,4 @@ __all__ = [
     "preprocess",
     "segment",
 ]
-__version__ = "0.1.0"
+__version__ = "0.3.0"  # the one place the version is written: pyproject.toml reads it; see CHANGELOG.md
