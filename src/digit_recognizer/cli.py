@@ -360,8 +360,9 @@ def add_evaluate(verbs: Any) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-
+    """The report on stdout; exit 1 (after it) when some files could not be read, each listed on stderr."""
     from . import evaluation
+    from .predict import printable
 
     _resolve_model(args)
     if args.images:
@@ -373,7 +374,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         written = evaluation.write_report(report, args.report)
         print(f"report written: {', '.join(str(p) for p in written)}", file=sys.stderr)
     print(json.dumps(report.to_dict()) if args.json else evaluation.format_report(report))
-    return 0
+    for bad in report.unreadable:
+        print(printable(f"error: {bad['path']}: {bad['error']}"), file=sys.stderr)
+    return 1 if report.unreadable else 0
 
 
 # --------------------------------------------------------------------------- predict
