@@ -20,14 +20,13 @@ import io
 import os
 import stat
 import warnings
-from pathlib import Path
-from typing import IO
 
 from PIL import Image, ImageOps
 
 ALLOWED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM")  # JPEG includes MPO (phone photos)
 FORMAT_NAMES = "PNG, JPEG, GIF, BMP, TIFF, WebP or PPM/PGM/PBM"
 MAX_PIXELS = 50_000_000  # refuse bigger images: a decompression bomb, not a digit
+MAX_FILE_BYTES = 200_000_000  # a 50-megapixel image stored uncompressed is 150 MB
 RUNS_A_PROGRAM = {"EPS": "PostScript, which would run Ghostscript", "PDF": "a document"}
 
 
@@ -50,20 +49,15 @@ def open_header(source: str | os.PathLike[str] | bytes, max_pixels: int = MAX_PI
     Raises ImageError for a file that is not an allowed format, a damaged header, or
     (TooManyPixels) more than ``max_pixels`` pixels. Costs microseconds for a bomb.
     """
-    if not isinstance(source, bytes):
-        _refuse_special_file(source)
+    data = source if isinstance(source, bytes) else read_file(source)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow's own bomb warning: our cap below is the stricter one
-            image = Image.open(_stream(source), formats=ALLOWED_FORMATS)
+            image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
     except Image.DecompressionBombError:
         raise TooManyPixels(0, 0, max_pixels) from None
     except Image.UnidentifiedImageError:
-        raise ImageError(not_allowed(_prefix(source))) from None
-    except FileNotFoundError:
-        raise ImageError(f"file not found: {source!s}") from None
-    except IsADirectoryError:
-        raise ImageError(f"{source!s} is a directory, not an image") from None
+        raise ImageError(not_allowed(data[:32])) from None
     except Exception as exc:  # every decoder raises its own kinds of exception
         raise ImageError(f"the image data is damaged or truncated ({describe(exc)})") from None
     width, height = image.size
@@ -119,8 +113,10 @@ def not_allowed(prefix: bytes) -> str:
     kind = sniff(prefix)
     if kind is None:
         return f"not an image file this program reads ({FORMAT_NAMES})"
+    if kind in ALLOWED_FORMATS:
+        return f"the {kind} file is damaged: its header cannot be read"
     why = RUNS_A_PROGRAM.get(kind, "a format this program does not read")
-    return f"a {kind} file ({why}); save the image as {FORMAT_NAMES} and try again"
+    return f"a file in the {kind} format ({why}); save the image as {FORMAT_NAMES} and try again"
 
 
 def sniff(prefix: bytes) -> str | None:
@@ -142,18 +138,21 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _stream(source: str | os.PathLike[str] | bytes) -> IO[bytes] | Path:
-    return io.BytesIO(source) if isinstance(source, bytes) else Path(source)
-
-
-def _prefix(source: str | os.PathLike[str] | bytes) -> bytes:
-    if isinstance(source, bytes):
-        return source[:32]
+def read_file(path: str | os.PathLike[str]) -> bytes:
+    """The file's bytes (read at once: no file stays open while it decodes); ImageError saying why not."""
+    _refuse_special_file(path)
     try:
-        with open(source, "rb") as file:
-            return file.read(32)
-    except OSError:
-        return b""
+        size = os.stat(path).st_size
+        if size > MAX_FILE_BYTES:
+            raise ImageError(f"{path!s} is {size / 1e6:.0f} MB, too large to be a picture of a digit; shrink it")
+        with open(path, "rb") as file:
+            return file.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise ImageError(f"file not found: {path!s}") from None
+    except IsADirectoryError:
+        raise ImageError(f"{path!s} is a directory, not an image") from None
+    except OSError as exc:
+        raise ImageError(f"cannot read {path!s} ({exc.strerror or exc})") from None
 
 
 def _refuse_special_file(path: str | os.PathLike[str]) -> None:
