@@ -467,6 +467,13 @@ def add_serve(verbs: Any) -> None:
         "--body-timeout", type=_positive_number, default=None, metavar="S", help="seconds to send a body (30)"
     )
     p.add_argument(
+        "--send-timeout",
+        type=_positive_number,
+        default=None,
+        metavar="S",
+        help="seconds a response waits for a client that stopped reading before it is cut off (20)",
+    )
+    p.add_argument(
         "--max-connections",
         type=_positive_int,
         default=None,
@@ -569,6 +576,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_megapixels=args.max_megapixels,
         header_timeout=args.header_timeout,
         body_timeout=args.body_timeout,
+        send_timeout=args.send_timeout,
         max_connections=args.max_connections,
         allowed_hosts=args.allowed_hosts,
         cors=args.cors,

@@ -520,6 +520,7 @@ def run(
     max_megapixels: float | None = None,
     body_timeout: float | None = None,
     header_timeout: float | None = None,
+    send_timeout: float | None = None,
     max_connections: int | None = None,
     allowed_hosts: Sequence[str] = (),
     cors: Sequence[str] = (),
@@ -549,6 +550,7 @@ def run(
             header_timeout=header_timeout if header_timeout is not None else defaults.header_timeout,
             max_header_bytes=defaults.max_header_bytes,
             max_connections=max_connections if max_connections is not None else defaults.max_connections,
+            send_timeout=send_timeout if send_timeout is not None else defaults.send_timeout,
         )
     )
     threads = recognition_threads(workers)
