@@ -33,9 +33,12 @@ Limits reach worker processes (``--workers N``) through the environment, see
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import resource
+import socket
+import struct
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -114,8 +117,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     _header_bytes = 0
     _send_timer: asyncio.TimerHandle | None = None
     _stalled_since: float | None = None  # when writing was paused: the client stopped reading
+    _in_body = False  # between a request's headers and its end: the bytes are body, not headers
+    _cycles: list[Any]  # this connection's requests not yet answered (pipelined ones included)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self._cycles = []
         super().connection_made(transport)
         self._waiting_since = time.monotonic()
         self._start_header_timer()
@@ -123,6 +129,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._make_room()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._disconnect_cycles()
         self._stop_header_timer()
         if self._send_timer is not None:
             self._send_timer.cancel()
@@ -132,7 +139,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._waiting_since is not None and self._header_timer is None:  # a kept-alive connection's next request
             self._start_header_timer()
-        if self._waiting_since is not None and self._headers_over_cap(data):
+        if self._waiting_since is not None and not self._in_body and self._headers_over_cap(data):
             self._refuse(
                 431,
                 "Request Header Fields Too Large",
@@ -165,13 +172,44 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         """The client has read nothing for ``send_timeout`` seconds: drop it (an answer could not reach it)."""
         self._send_timer = None
         if self._stalled_since is not None:
-            self.transport.abort()
+            self._cut_off()
+
+    def _cut_off(self) -> None:
+        """Drop the connection at once, unsent bytes and all; the response being sent learns it first.
+
+        Marked before the abort: aborting resumes writing, and a response that wrote
+        to the dead transport would raise (a traceback per connection).
+        """
+        self._disconnect_cycles()
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:  # linger 0: a reset now, so the kernel drops the unsent bytes too
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.transport.abort()
+
+    def _disconnect_cycles(self) -> None:
+        """Tell every unfinished response of this connection that its client is gone.
+
+        uvicorn tells only the newest; with pipelined requests an older one may be the
+        one sending, and it would write to the closed transport.
+        """
+        self._cycles = [c for c in self._cycles if not c.response_complete]
+        for cycle in self._cycles:
+            cycle.disconnected = True
+            cycle.message_event.set()
 
     def on_headers_complete(self) -> None:
         self._stop_header_timer()
         self._waiting_since = None
         self._header_bytes = 0
+        self._in_body = True
         super().on_headers_complete()
+        if self.cycle is not None:
+            self._cycles = [*(c for c in self._cycles if not c.response_complete), self.cycle]
+
+    def on_message_complete(self) -> None:
+        self._in_body = False
+        super().on_message_complete()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -234,7 +272,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             oldest._waiting_since = oldest._stalled_since = None  # not a candidate twice before it leaves the set
             oldest._stop_header_timer()
             if stalled:
-                oldest.transport.abort()  # close() would wait for the unread bytes to drain
+                oldest._cut_off()  # close() would wait for the unread bytes to drain
             else:
                 oldest.transport.close()
 
