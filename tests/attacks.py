@@ -384,3 +384,22 @@ class Posts(Uploads):
                     self.count(response.status_code)
                 except httpx.HTTPError:
                     self.count(0)
+
+
+class BigHeaders(Attack):
+    """One client that sends a ``size``-byte header in a single write, again and again."""
+
+    name = "big headers"
+
+    def __init__(self, host: str, port: int, size: int = 100_000) -> None:
+        super().__init__(host, port)
+        self.size = size
+
+    def attack(self) -> None:
+        self.ready.set()
+        while not self.stop.is_set():
+            try:
+                answer = one_write_header(self.host, self.port, self.size)
+            except OSError:
+                answer = b""
+            self.count(int(answer[9:12]) if answer.startswith(b"HTTP/1.1 ") else 0)
