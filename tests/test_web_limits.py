@@ -278,3 +278,35 @@ def test_a_large_body_s_header_is_read_off_the_event_loop(monkeypatch: pytest.Mo
     assert len(big) > server.INLINE_HEADER_BYTES
     api.post("/api/predict", content=big, headers={"Content-Type": "image/png"})
     assert seen and seen[-1] != loop_thread
+
+
+def test_static_files_beyond_the_slots_are_a_503_and_the_rest_are_served() -> None:
+    from digit_recognizer.web.middleware import FileSlots
+
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_file(scope: Any, receive: Any, send: Any) -> None:
+        started.set()
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"file"})
+
+    slots = FileSlots(slow_file, 1, prefixes=("/static/",))
+
+    async def get(path: str) -> int:
+        sent: list[Any] = []
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        await slots({"type": "http", "path": path}, None, send)  # type: ignore[arg-type]
+        return int(sent[0]["status"])
+
+    async def scenario() -> tuple[int, int, int]:
+        first = asyncio.create_task(get("/static/app.js"))
+        await started.wait()
+        busy = await get("/static/style.css")
+        release.set()
+        return await first, busy, await get("/static/style.css")
+
+    assert asyncio.run(scenario()) == (200, 503, 200)

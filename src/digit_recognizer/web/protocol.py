@@ -47,6 +47,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 LIMITS_ENV = "DIGITS_CONNECTION_LIMITS"  # JSON of ConnectionLimits, for worker processes
 FD_RESERVE = 100  # descriptors kept free for the model, logs, threads and accept() itself
+FILE_SLOTS = 64  # static files open at once (middleware.FileSlots): their descriptors are reserved too
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def connections_the_file_limit_allows() -> int:
             pass
     if soft == resource.RLIM_INFINITY:
         return 1_000_000
-    return max(16, int(soft) - FD_RESERVE)
+    return max(16, int(soft) - FD_RESERVE - FILE_SLOTS)
 
 
 def raw_json_response(status: int, reason: str, message: str) -> bytes:

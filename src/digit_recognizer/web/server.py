@@ -54,7 +54,7 @@ from ..preprocess import ImageError, NoDigit
 from ..recognizer import Prediction, Recognizer
 from ..segment import MAX_DIGITS
 from . import corrections, protocol
-from .docs import add_offline_docs
+from .docs import ASSETS_URL, add_offline_docs
 from .errors import ApiError, install_error_handlers
 from .limits import (
     DEFAULT_BODY_TIMEOUT,
@@ -65,7 +65,7 @@ from .limits import (
     Header,
     check_pixels,
 )
-from .middleware import HeadAsGet, JsonErrors, SecurityHeaders
+from .middleware import FileSlots, HeadAsGet, JsonErrors, SecurityHeaders
 
 STATIC = Path(__file__).parent / "static"
 MODEL_ENV = "DIGITS_MODEL"  # how `--workers N` passes --model to each worker process
@@ -290,8 +290,8 @@ def create_app(
 
 
 def _outer_layers(settings: Settings) -> list[Callable[[ASGIApp], ASGIApp]]:
-    """Outermost first: headers on everything, HEAD as GET, JSON errors, then host and CORS checks."""
-    layers: list[Callable[[ASGIApp], ASGIApp]] = [SecurityHeaders, HeadAsGet]
+    """Outermost first: headers on everything, HEAD as GET, file slots, JSON errors, then host and CORS checks."""
+    layers: list[Callable[[ASGIApp], ASGIApp]] = [SecurityHeaders, HeadAsGet, static_file_slots]
     hosts = ", ".join(settings.allowed_hosts)
     explain = {b"Invalid host header": f"this server answers only for the hosts {hosts}; check the URL"}
     layers.append(lambda app: JsonErrors(app, explain))
@@ -305,6 +305,11 @@ def _outer_layers(settings: Settings) -> list[Callable[[ASGIApp], ASGIApp]]:
             )
         )
     return layers
+
+
+def static_file_slots(app: ASGIApp) -> ASGIApp:
+    """The page's and the docs' files, at most protocol.FILE_SLOTS at once (each holds a descriptor)."""
+    return FileSlots(app, protocol.FILE_SLOTS, prefixes=("/static/", f"{ASSETS_URL}/"), exact=("/", "/favicon.ico"))
 
 
 def recognition_threads(workers: int) -> int:
