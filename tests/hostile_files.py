@@ -125,7 +125,7 @@ def fuzzed(originals: dict[str, bytes], cases: int, seed: int = 19) -> Iterator[
         data = bytearray(originals[name])
         if rng.random() < 0.4:
             cut = rng.randrange(len(data))
-            yield f"{name}-cut{cut}", bytes(data[:cut])
+            yield f"{name}-{i}-cut{cut}", bytes(data[:cut])
             continue
         for _ in range(rng.choice((1, 2, 4, 16))):
             data[rng.randrange(len(data))] = rng.randrange(256)
