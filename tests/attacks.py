@@ -296,3 +296,110 @@ class Uploads(Attack):
                     self.count(response.status_code)
                 except httpx.HTTPError:
                     self.count(0)
+
+
+class SlowReaders(Attack):
+    """``connections`` clients that ask for a large static file and never read the answer (reopened when cut off).
+
+    Each asks for it ``pipelined`` times in one write, more than the kernel's socket
+    buffers hold, so the server's own writes stall.
+    """
+
+    name = "slow readers"
+    path = "/docs-assets/swagger-ui-bundle.js"  # the largest file the server has: 1.5 MB
+
+    def __init__(self, host: str, port: int, connections: int = 1100, pipelined: int = 8) -> None:
+        super().__init__(host, port)
+        self.connections, self.pipelined = connections, pipelined
+        self.opened = 0
+
+    def attack(self) -> None:
+        socks: list[socket.socket] = []
+        request = f"GET {self.path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode() * self.pipelined
+        try:
+            while not self.stop.is_set():
+                socks = [s for s in socks if self._alive(s)]
+                while len(socks) < self.connections and not self.stop.is_set():
+                    try:
+                        sock = socket.socket()
+                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the server's writes stall
+                        sock.settimeout(5)
+                        sock.connect((self.host, self.port))
+                        sock.sendall(request)
+                    except OSError:
+                        sock.close()
+                        break
+                    socks.append(sock)
+                    self.opened += 1
+                self.ready.set()
+                self.stop.wait(1.0)
+        finally:
+            for sock in socks:
+                sock.close()
+
+    def _alive(self, sock: socket.socket) -> bool:
+        """Still connected (the server has not cut it off), asked of the kernel without reading a byte."""
+        state = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]  # struct tcp_info: tcpi_state first
+        if state == TCP_ESTABLISHED:
+            return True
+        self.count(0)
+        sock.close()
+        return False
+
+
+TCP_ESTABLISHED = 1
+
+
+def one_write_header(host: str, port: int, size: int = 100_000) -> bytes:
+    """A request whose ``size``-byte header arrives in one write; returns the answer's first bytes."""
+    request = b"GET /api/health HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"a" * size + b"\r\n\r\n"
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(request)
+        try:
+            return sock.recv(4096)
+        except OSError:
+            return b""
+
+
+def huge_correction() -> bytes:
+    """The issue's 309 KB correction: 20,000 points, pen 200, a 4000x4000 canvas (11.5 s of CPU, once)."""
+    xs = [float((i * 37) % 4000) for i in range(20_000)]
+    ys = [float((i * 53) % 4000) for i in range(20_000)]
+    return json.dumps({"label": "1", "drawing": [[xs, ys]], "pen": 200, "width": 4000, "height": 4000}).encode()
+
+
+class Posts(Uploads):
+    """``clients`` threads that POST ``body`` to ``path`` again and again."""
+
+    def __init__(self, host: str, port: int, path: str, body: bytes, content_type: str, name: str, clients: int = 4):
+        super().__init__(host, port, body, content_type, name, clients)
+        self.path = path
+
+    def _client(self) -> None:
+        url = f"http://{self.host}:{self.port}{self.path}"
+        with httpx.Client(timeout=60) as client:
+            while not self.stop.is_set():
+                try:
+                    response = client.post(url, content=self.body, headers={"Content-Type": self.content_type})
+                    self.count(response.status_code)
+                except httpx.HTTPError:
+                    self.count(0)
+
+
+class BigHeaders(Attack):
+    """One client that sends a ``size``-byte header in a single write, again and again."""
+
+    name = "big headers"
+
+    def __init__(self, host: str, port: int, size: int = 100_000) -> None:
+        super().__init__(host, port)
+        self.size = size
+
+    def attack(self) -> None:
+        self.ready.set()
+        while not self.stop.is_set():
+            try:
+                answer = one_write_header(self.host, self.port, self.size)
+            except OSError:
+                answer = b""
+            self.count(int(answer[9:12]) if answer.startswith(b"HTTP/1.1 ") else 0)

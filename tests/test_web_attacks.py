@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,30 +22,49 @@ import pytest
 from attacks import (
     EndlessHeader,
     IdleConnections,
+    Posts,
     SlowBody,
     SlowHeaders,
+    SlowReaders,
     Uploads,
     big_jpeg,
+    huge_correction,
+    one_write_header,
     ordinary_request,
     palette_bomb_png,
     raise_open_file_limit,
 )
+from hostile_files import DECODER_FAILURES, ico_wrapping_png, looping_eps
+from test_hostile_files import fake_ghostscript
 from test_web_server import Server, free_port, model_for_tests, serve_command, start_server, stop_server
 
 OPEN_FILES = 1024  # the server's limit: the common default that 1,030 slowloris connections used to exhaust
 HEADER_TIMEOUT = 2
 BODY_TIMEOUT = 3
+SEND_TIMEOUT = 2
 ORDINARY = 10  # ordinary requests during an attack: each must be answered within this many seconds
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def ghostscript_mark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The server runs with a fake `gs` first on its PATH, which leaves this mark if it is ever started."""
+    folder = tmp_path_factory.mktemp("fake-gs")
+    env, mark = fake_ghostscript(folder)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PATH", env["PATH"])
+        yield mark
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, ghostscript_mark: Path) -> Iterator[Server]:
     running = start_server(
         tmp_path_factory.mktemp("attacks") / "serve.log",
         "--header-timeout",
         str(HEADER_TIMEOUT),
         "--body-timeout",
         str(BODY_TIMEOUT),
+        "--send-timeout",
+        str(SEND_TIMEOUT),
         open_files=OPEN_FILES,
     )
     yield running
@@ -136,6 +156,62 @@ def test_50_megapixel_jpegs_are_refused_with_413_while_others_are_answered(serve
     with Uploads(*host_port(server), big_jpeg(50), "image/jpeg", "big JPEG", clients=2) as attack:
         answered_during(server)
     assert set(attack.answers) == {413}, attack.answers
+
+
+def test_an_eps_sent_as_png_is_refused_without_ghostscript_and_health_stays_true(
+    server: Server, ghostscript_mark: Path
+) -> None:
+    for _ in range(2):
+        answer = httpx.post(f"{server.url}/api/predict", content=looping_eps(), headers={"Content-Type": "image/png"})
+        assert answer.status_code == 422 and "EPS format" in answer.json()["error"]
+    answered_during(server, 3)
+    assert httpx.get(f"{server.url}/api/health").json()["ready"] is True
+    assert not ghostscript_mark.exists()
+
+
+def test_files_no_decoder_can_read_are_422s_while_others_are_answered(server: Server) -> None:
+    for name, make in DECODER_FAILURES.items():
+        answer = httpx.post(
+            f"{server.url}/api/predict?multi=true", content=make() or b"x", headers={"Content-Type": "image/png"}
+        )
+        assert answer.status_code in (200, 422), (name, answer.text)
+    answered_during(server, 3)
+
+
+def test_icons_wrapping_huge_pngs_are_refused_while_others_are_answered(server: Server) -> None:
+    with Uploads(*host_port(server), ico_wrapping_png(12000), "image/png", "ICO bombs", clients=6) as attack:
+        answered_during(server)
+    assert set(attack.answers) == {422}, attack.answers
+
+
+def test_huge_corrections_are_refused_at_once_while_others_are_answered(server: Server) -> None:
+    body = huge_correction()
+    with Posts(*host_port(server), "/api/corrections", body, "application/json", "corrections", clients=6) as attack:
+        answered_during(server)
+    assert set(attack.answers) == {403}, attack.answers  # this server stores none: refused before the body
+
+
+def test_corrections_are_refused_before_a_5_mb_body_is_sent(server: Server) -> None:
+    head = b"POST /api/corrections HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    head += b"Content-Length: 5000000\r\n\r\n"
+    with socket.create_connection(host_port(server), timeout=10) as sock:
+        sock.sendall(head + b"[" * 1000)
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 403 "), answer[:100]
+
+
+def test_slow_readers_of_a_large_file_are_cut_off_while_others_are_answered(server: Server) -> None:
+    with SlowReaders(*host_port(server), connections=200) as attack:
+        answered_during(server)
+        assert httpx.get(f"{server.url}/api/health", timeout=ORDINARY).status_code == 200
+        threading.Event().wait(SEND_TIMEOUT + BODY_TIMEOUT)  # past both deadlines: no traceback may follow
+    assert attack.opened >= 200 and attack.answers.get(0, 0) > 0, (attack.opened, attack.answers)
+    answered_during(server, 3)
+
+
+def test_a_100_kb_header_in_one_write_gets_json_431(server: Server) -> None:
+    answer = one_write_header(*host_port(server), 100_000)
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:100]
 
 
 # --------------------------------------------------------------------------- HTTP details over the wire

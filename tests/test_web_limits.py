@@ -223,3 +223,90 @@ def test_unexpected_500_carries_the_security_headers_too(model_path: Path) -> No
     response = Api(app).get("/api/boom")
     assert response.status_code == 500
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+# --------------------------------------------------------------------------- decoding bounded (issue 19)
+
+
+def test_a_stuck_recognition_is_a_503_and_health_says_not_ready_until_it_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    testclient = pytest.importorskip("fastapi.testclient")
+    app = create_app(model_for_tests(), threads=1, settings=Settings(recognition_timeout=0.5))
+    release = threading.Event()
+    real = app.state.recognizer.predict_number
+
+    def stuck(*args: Any, **kwargs: Any) -> Any:
+        release.wait(60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(app.state.recognizer, "predict_number", stuck)
+    with testclient.TestClient(app) as api:
+        answer = api.post("/api/predict?multi=true", content=digit_png("7"), headers={"Content-Type": "image/png"})
+        assert answer.status_code == 503 and "took over 0.5 s" in answer.json()["error"]
+        health = api.get("/api/health")
+        assert health.status_code == 503 and health.json()["ready"] is False
+        release.set()
+        for _ in range(200):
+            if api.get("/api/health").status_code == 200:
+                break
+            threading.Event().wait(0.05)
+        assert api.get("/api/health").json()["ready"] is True
+
+
+@pytest.mark.parametrize("make", ["looping_eps", "failing_eps", "corrupt_blp", "corrupt_avif", "ico_wrapping_png"])
+def test_a_file_of_a_format_not_read_is_a_422_naming_it(api: Api, make: str) -> None:
+    import hostile_files
+
+    data = getattr(hostile_files, make)()
+    answer = api.post("/api/predict", content=data, headers={"Content-Type": "image/png"})
+    assert_json_error(answer, 422)
+    assert "format" in answer.json()["error"]
+
+
+def test_a_large_body_s_header_is_read_off_the_event_loop(monkeypatch: pytest.MonkeyPatch, api: Api) -> None:
+    import digit_recognizer.web.server as server
+
+    loop_thread = threading.get_ident()
+    seen: list[int] = []
+    real = server.check_pixels
+
+    def spy(data: bytes, max_pixels: int) -> Any:
+        seen.append(threading.get_ident())
+        return real(data, max_pixels)
+
+    monkeypatch.setattr(server, "check_pixels", spy)
+    big = png_bytes(Image.effect_noise((300, 300), 64).convert("L"))
+    assert len(big) > server.INLINE_HEADER_BYTES
+    api.post("/api/predict", content=big, headers={"Content-Type": "image/png"})
+    assert seen and seen[-1] != loop_thread
+
+
+def test_static_files_beyond_the_slots_are_a_503_and_the_rest_are_served() -> None:
+    from digit_recognizer.web.middleware import FileSlots
+
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_file(scope: Any, receive: Any, send: Any) -> None:
+        started.set()
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"file"})
+
+    slots = FileSlots(slow_file, 1, prefixes=("/static/",))
+
+    async def get(path: str) -> int:
+        sent: list[Any] = []
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        await slots({"type": "http", "path": path}, None, send)  # type: ignore[arg-type]
+        return int(sent[0]["status"])
+
+    async def scenario() -> tuple[int, int, int]:
+        first = asyncio.create_task(get("/static/app.js"))
+        await started.wait()
+        busy = await get("/static/style.css")
+        release.set()
+        return await first, busy, await get("/static/style.css")
+
+    assert asyncio.run(scenario()) == (200, 503, 200)

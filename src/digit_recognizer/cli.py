@@ -392,8 +392,9 @@ def add_evaluate(verbs: Any) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-
+    """The report on stdout; exit 1 (after it) when some files could not be read, each listed on stderr."""
     from . import evaluation
+    from .predict import printable
 
     _resolve_model(args)
     if args.images:
@@ -405,7 +406,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         written = evaluation.write_report(report, args.report)
         print(f"report written: {', '.join(str(p) for p in written)}", file=sys.stderr)
     print(json.dumps(report.to_dict()) if args.json else evaluation.format_report(report))
-    return 0
+    for bad in report.unreadable:
+        print(printable(f"error: {bad['path']}: {bad['error']}"), file=sys.stderr)
+    return 1 if report.unreadable else 0
 
 
 # --------------------------------------------------------------------------- predict
@@ -494,6 +497,13 @@ def add_serve(verbs: Any) -> None:
     )
     p.add_argument(
         "--body-timeout", type=_positive_number, default=None, metavar="S", help="seconds to send a body (30)"
+    )
+    p.add_argument(
+        "--send-timeout",
+        type=_positive_number,
+        default=None,
+        metavar="S",
+        help="seconds a response waits for a client that stopped reading before it is cut off (20)",
     )
     p.add_argument(
         "--max-connections",
@@ -598,6 +608,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_megapixels=args.max_megapixels,
         header_timeout=args.header_timeout,
         body_timeout=args.body_timeout,
+        send_timeout=args.send_timeout,
         max_connections=args.max_connections,
         allowed_hosts=args.allowed_hosts,
         cors=args.cors,

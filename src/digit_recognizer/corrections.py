@@ -9,8 +9,9 @@ Both apps ("Wrong?" in the window and on the page) write the same layout, the on
 
 A number is saved one digit per file pair. Saving is all or nothing: every file is
 written under a temporary name first and renamed only when all were written, so a
-failure leaves nothing behind and a retry adds no duplicates. ``forget`` removes a
-saved correction again (a mistyped label undone from the app).
+failure leaves nothing behind and a retry adds no duplicates. A digit folder that is a
+symbolic link is refused, never followed. ``forget`` removes a saved correction again
+(a mistyped label undone from the app).
 """
 
 from __future__ import annotations
@@ -59,8 +60,7 @@ def save_all(items: Sequence[Labelled], root: Path, when: datetime | None = None
     final: list[Path] = []
     try:
         for item in items:
-            folder = root / str(item.digit)
-            folder.mkdir(parents=True, exist_ok=True)
+            folder = digit_folder(root, item.digit)
             png = _free_name(folder, stamp, taken=final)
             final.append(png)
             temp_png = png.with_name(f".{png.name}.part")
@@ -78,6 +78,18 @@ def save_all(items: Sequence[Labelled], root: Path, when: datetime | None = None
             path.unlink(missing_ok=True)
         raise
     return final
+
+
+def digit_folder(root: Path, digit: int) -> Path:
+    """``root/<digit>``, made when missing; OSError when it is a symbolic link, which is never followed.
+
+    A link there would send corrections (written by a server for anyone) outside ``root``.
+    """
+    folder = root / str(digit)
+    if folder.is_symlink():
+        raise OSError(f"{folder} is a symbolic link; corrections are written only into real folders inside {root}")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _free_name(folder: Path, stamp: str, taken: Sequence[Path]) -> Path:

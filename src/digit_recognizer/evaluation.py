@@ -36,6 +36,7 @@ class Report:
     source: str = ""
     model: str = ""
     no_digit: int = 0  # images in which no digit was found (counted as wrong)
+    unreadable: list[dict[str, str]] = field(default_factory=list)  # files left out: {"path", "error"}
     images: np.ndarray | None = field(default=None, repr=False)  # (N, 28, 28) for the mistakes grid
 
     def to_dict(self) -> dict[str, Any]:
@@ -117,47 +118,73 @@ def evaluate_mnist(model_path: Path | str | None, data_dir: str | None = None) -
 
 def labelled_images(folder: Path) -> list[tuple[Path, int]]:
     """(path, label) for every image in folder/0 ... folder/9, sorted."""
-    from .predict import image_files
+    return [(path, label) for path, label, problem in labelled_entries(folder) if problem is None]
+
+
+def labelled_entries(folder: Path) -> list[tuple[Path, int, str | None]]:
+    """(path, label, None) for every image in folder/0 ... folder/9, (path, label, why) for what cannot be read."""
+    from .predict import walk
 
     if not folder.is_dir():
         raise FileNotFoundError(folder)
-    found = [(p, d) for d in range(10) if (folder / str(d)).is_dir() for p in image_files([folder / str(d)])]
-    return found
+    return [(p, d, why) for d in range(10) if (folder / str(d)).is_dir() for p, why in walk([folder / str(d)])]
 
 
 def evaluate_folder(model_path: Path | str | None, folder: Path) -> Report:
-    """Your own labelled images (folder/0 ... folder/9) through the apps' recognition path."""
+    """Your own labelled images (folder/0 ... folder/9) through the apps' recognition path.
+
+    A file that cannot be read (not an image, damaged, a FIFO...) is no answer at all,
+    right or wrong: it is left out of the figures and listed in ``unreadable``.
+    """
     from .data import DataError
+    from .imagefile import describe
     from .preprocess import ImageError, NoDigit, preprocess
     from .recognizer import Recognizer
 
     recognizer = Recognizer.load(model_path)
     try:
-        items = labelled_images(folder)
+        entries = labelled_entries(folder)
     except FileNotFoundError:
         raise DataError(f"{folder} is not a folder. --images takes a folder with subfolders 0 to 9.") from None
-    if not items:
+    if not entries:
         raise DataError(
             f"No images found in {folder}/0 ... {folder}/9. Put each image in the subfolder named after its digit."
         )
-    arrays = np.zeros((len(items), 28, 28), dtype=np.float32)
-    found = np.zeros(len(items), dtype=bool)
-    for i, (path, _) in enumerate(items):
+    unreadable = [{"path": str(p), "error": why} for p, _, why in entries if why is not None]
+    items: list[tuple[Path, int]] = []
+    arrays: list[np.ndarray] = []
+    digit_found: list[bool] = []
+    for path, label, why in entries:
+        if why is not None:
+            continue
         try:
-            arrays[i] = preprocess(path)
-            found[i] = True
-        except (ImageError, NoDigit):
-            pass  # counted as "no digit found", i.e. wrong
+            arrays.append(preprocess(path))
+            digit_found.append(True)
+        except NoDigit:
+            arrays.append(np.zeros((28, 28), np.float32))  # readable, no digit: a wrong answer
+            digit_found.append(False)
+        except ImageError as exc:
+            unreadable.append({"path": str(path), "error": str(exc)})
+            continue
+        except Exception as exc:  # one file's failure never stops the evaluation
+            unreadable.append({"path": str(path), "error": f"could not be read ({describe(exc)})"})
+            continue
+        items.append((path, label))
+    if not items:
+        raise DataError(f"None of the {len(entries)} files in {folder}/0 ... {folder}/9 could be read as an image.")
+    stacked, found = np.stack(arrays), np.array(digit_found)
     probabilities = np.zeros((len(items), 10), dtype=np.float32)
-    probabilities[found] = digit_probabilities(recognizer, arrays[found])
+    probabilities[found] = digit_probabilities(recognizer, stacked[found])
     labels = np.array([label for _, label in items])
-    return compute_report(
+    report = compute_report(
         probabilities,
         labels,
         model=str(recognizer.path),
         source=f"{folder}, {len(items)} images",
-        images=(arrays * 255).astype(np.uint8),
+        images=(stacked * 255).astype(np.uint8),
     )
+    report.unreadable = sorted(unreadable, key=lambda u: u["path"])
+    return report
 
 
 def format_report(report: Report) -> str:
@@ -168,6 +195,7 @@ def format_report(report: Report) -> str:
         f"accuracy  {report.accuracy:.2%}  ({round(report.accuracy * report.n)}/{report.n})",
         f"ECE       {report.ece:.4f}",
         *([f"no digit  {report.no_digit} images (counted as wrong)"] if report.no_digit else []),
+        *([f"unread    {len(report.unreadable)} files (not counted; listed on stderr)"] if report.unreadable else []),
         "",
         "digit  precision  recall  support",
     ]

@@ -261,6 +261,8 @@ def parse_sample(line: str, where: str = "line") -> InkSample:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
         raise InkFormatError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:  # 100,000 "[": Python's parser gives up, nothing strokes-like is that deep
+        raise InkFormatError(f"{where}: the JSON is nested too deeply to be strokes") from None
     if not isinstance(record, dict):
         raise InkFormatError(f"{where}: expected a JSON object with label and drawing")
     for key in ("label", "drawing"):

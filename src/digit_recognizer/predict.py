@@ -10,6 +10,7 @@ reported with its reason and the exit status becomes 1.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -19,6 +20,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
+from .imagefile import describe
 from .preprocess import ImageError
 from .recognizer import UNREADABLE, NumberPrediction, Prediction, Recognizer
 
@@ -55,22 +57,43 @@ def walk(paths: Iterable[Path]) -> Iterator[tuple[Path, str | None]]:
 
 
 def _folder(folder: Path) -> Iterator[tuple[Path, str | None]]:
+    """A folder's entries in name order: image files to read, and a row for everything that cannot be.
+
+    Regular files with another suffix and hidden names are left out silently (a
+    README, a temporary file); subfolders, FIFOs, devices, sockets and broken
+    symbolic links are reported, so that nothing is skipped without a word.
+    """
     try:
         with os.scandir(folder) as entries:
-            names = sorted(e.name for e in entries if Path(e.name).suffix.lower() in IMAGE_SUFFIXES and _is_regular(e))
+            found = sorted((e.name, _entry_problem(e)) for e in entries if not e.name.startswith("."))
     except OSError as exc:
         yield folder, f"cannot read this folder ({exc.strerror or exc})"
         return
-    for name in names:
+    for name, problem in found:
+        if problem == _NOT_AN_IMAGE:
+            continue
         path = folder / name
-        yield path, _name_problem(path)
+        yield path, problem or _name_problem(path)
 
 
-def _is_regular(entry: os.DirEntry[str]) -> bool:
+_NOT_AN_IMAGE = "not an image"
+
+
+def _entry_problem(entry: os.DirEntry[str]) -> str | None:
+    """None for an image file to read, _NOT_AN_IMAGE for a file to leave out, else why it is not read."""
     try:
-        return entry.is_file()  # follows symlinks; False for FIFOs, sockets, devices
-    except OSError:
-        return False
+        mode = os.stat(entry.path).st_mode  # follows symbolic links
+    except FileNotFoundError:
+        return "a broken symbolic link (its target does not exist); fix or remove it"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link that loops back on itself; fix or remove it"
+        return f"cannot read it ({exc.strerror or exc})"
+    if stat.S_ISDIR(mode):
+        return "a folder inside the folder (not searched); pass it on its own"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a FIFO, device or socket?): only image files are read"
+    return None if Path(entry.name).suffix.lower() in IMAGE_SUFFIXES else _NOT_AN_IMAGE
 
 
 def _name_problem(path: Path) -> str | None:
@@ -87,6 +110,17 @@ def shown(path: Path | str) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
+def printable(text: str) -> str:
+    """``text`` with control and invisible formatting characters escaped (a newline as \\n, ESC as \\x1b).
+
+    A file name may hold any of them: printed raw, a newline forges a row and ESC
+    sequences drive the terminal. JSON output escapes them already.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def result_for(
     recognizer: Recognizer, path: Path | str, source: Any, multi: bool, digits: int | None = None
 ) -> dict[str, Any]:
@@ -97,6 +131,8 @@ def result_for(
         )
     except ImageError as exc:
         return {"path": str(path), "error": str(exc)}
+    except Exception as exc:  # a decoder's or our own failure on this image: the other images go on
+        return {"path": str(path), "error": f"could not be read ({describe(exc)})"}
     return as_result(path, found)
 
 
@@ -133,7 +169,7 @@ def predict_files(
         while chunk := list(islice(found, CHUNK)):
             results = _recognize(recognizer, chunk, multi, jobs, digits)
             if not count and not as_json:
-                width = max(len(r["path"]) for r in results)
+                width = max(len(printable(r["path"])) for r in results)
                 _emit(_header(width, multi), out)
             for result in results:
                 failed |= "error" in result
@@ -141,7 +177,7 @@ def predict_files(
             count += len(chunk)
             bar.update(len(chunk))
     if not count:
-        print("error: no image files found in " + ", ".join(shown(p) for p in paths), file=sys.stderr)
+        print("error: no image files found in " + printable(", ".join(shown(p) for p in paths)), file=sys.stderr)
         return 1
     return 1 if failed else 0
 
@@ -210,9 +246,9 @@ def _header(width: int, multi: bool) -> str:
 
 
 def _row(result: dict[str, Any], width: int, top_k: int, multi: bool) -> str:
-    path = f"{result['path']:<{width}}"
+    path = f"{printable(result['path']):<{width}}"
     if "error" in result:
-        return f"{path}  error: {result['error']}"
+        return f"{path}  error: {printable(result['error'])}"
     if (result["number"] if multi else result["digit"]) is None:
         return f"{path}  {'-':>6}  {'-':>10}  no digit: {result.get('reason', '')}"
     if multi:

@@ -19,21 +19,20 @@ every candidate digit.
 
 from __future__ import annotations
 
-import io
 import math
 import os
-import stat
-import warnings
-from pathlib import Path
 from typing import Union
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 from scipy import ndimage
+
+from .imagefile import MAX_PIXELS as MAX_PIXELS  # re-exported: reading files is imagefile's job
+from .imagefile import ImageError as ImageError
+from .imagefile import open_image as open_image
 
 ImageSource = Union[str, os.PathLike, bytes, Image.Image, np.ndarray]  # noqa: UP007 (runtime alias)
 
-MAX_PIXELS = 50_000_000  # refuse bigger images: a decompression bomb, not a digit
 WORK_SIDE = 64  # stroke width is normalized at this size (longer side), then scaled to 20
 BOX = 20  # MNIST: the digit's longer side
 FIELD = 28  # MNIST: the image side; the centre of mass lands at (14, 14)
@@ -44,10 +43,6 @@ ANALYSIS_PIXELS = 40_000  # larger images are reduced first (box average): a dig
 
 
 BLANK = "the image is blank: no ink found"  # the reason given for an empty canvas
-
-
-class ImageError(ValueError):
-    """The input is not an image we can read; the message names the problem."""
 
 
 class NoDigit(ValueError):
@@ -103,52 +98,6 @@ def _to_float(gray: Image.Image) -> np.ndarray:
     if gray.mode == "L":
         return np.asarray(gray, dtype=np.float32) * np.float32(1 / 255)
     return np.asarray(gray, dtype=np.float32)
-
-
-def open_image(source: str | os.PathLike[str] | bytes | Image.Image) -> Image.Image:
-    """Open without decoding, refuse bombs, take the first frame and apply EXIF orientation."""
-    if isinstance(source, Image.Image):
-        image = source
-    else:
-        if not isinstance(source, bytes):
-            _refuse_special_file(source)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else Path(source))
-        except FileNotFoundError:
-            raise ImageError(f"file not found: {source!s}") from None
-        except IsADirectoryError:
-            raise ImageError(f"{source!s} is a directory, not an image") from None
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ImageError("the image is far too large to be a digit (decompression bomb refused)") from None
-        except UnidentifiedImageError:
-            raise ImageError("not an image file Pillow can read (PNG, JPEG, GIF, BMP, TIFF, WebP, ...)") from None
-        except OSError as exc:
-            raise ImageError(f"the image data is damaged or truncated ({exc})") from None
-    width, height = image.size
-    if width * height > MAX_PIXELS:
-        raise ImageError(
-            f"the image is {width}x{height} pixels, more than {MAX_PIXELS:,}; crop or shrink it to the digit"
-        )
-    if width < 1 or height < 1:
-        raise ImageError("the image has no pixels")
-    if getattr(image, "n_frames", 1) > 1:
-        image.seek(0)
-    try:
-        return ImageOps.exif_transpose(image) or image
-    except Exception:
-        return image
-
-
-def _refuse_special_file(path: str | os.PathLike[str]) -> None:
-    """A FIFO, socket or device would block or never end: only regular files (and folders, refused later) pass."""
-    try:
-        mode = os.stat(path).st_mode
-    except (OSError, ValueError):
-        return  # Image.open says what is wrong
-    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-        raise ImageError(f"{path!s} is not a regular file (a FIFO, device or socket?); pass an image file")
 
 
 def _pil_to_gray(image: Image.Image) -> Image.Image:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .imagefile import describe
 from .preprocess import ImageError, ImageSource, NoDigit, preprocess
 from .segment import Box, segment
 
@@ -252,6 +253,8 @@ def preprocess_many(images: Sequence[ImageSource]) -> list[np.ndarray | Predicti
             out.append(Prediction(None, 0.0, reason=str(empty)))
         except ImageError as bad:
             out.append(Prediction(None, 0.0, reason=UNREADABLE + str(bad)))
+        except Exception as exc:  # one image's unexpected failure never stops the batch
+            out.append(Prediction(None, 0.0, reason=UNREADABLE + f"could not be read ({describe(exc)})"))
     return out
 
 

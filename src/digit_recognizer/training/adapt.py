@@ -48,6 +48,7 @@ from ..recognizer import shipped_model_path
 from . import handwriting
 from .augment import augment
 from .calibrate import calibration_summary, fit_temperature
+from .checkpoint import refused_load
 from .config import HOLDOUT_SHARE, MIN_CORRECTIONS, AdaptConfig, TrainConfig
 from .export import export_onnx, sha256_file
 from .loop import load_weights, predict_logits, save_weights
@@ -318,7 +319,7 @@ def adapt(
     try:
         model, base_cfg, _ = load_weights(weights)
     except Exception as exc:  # torch.load and the config check raise many kinds; all mean "not usable"
-        why = " ".join(str(exc).split())
+        why = refused_load(exc)
         raise AdaptError(f"{weights} is not usable weights from `digits train` ({why})") from None
     model.eval()
     learn, held = holdout_split(corrections.items)

@@ -17,6 +17,7 @@ import errno
 import io
 import json
 import os
+import pickle
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -152,6 +153,19 @@ def _to_bytes(payload: dict[str, Any]) -> bytes:
 # --------------------------------------------------------------------------- reading
 
 
+def refused_load(exc: BaseException) -> str:
+    """Why ``torch.load(weights_only=True)`` refused a file, as one line.
+
+    PyTorch's own message for a file holding Python objects advises retrying with
+    ``weights_only=False``, which would run whatever code the file carries: that advice
+    is never passed on.
+    """
+    if isinstance(exc, pickle.UnpicklingError) or "weights_only" in str(exc):
+        return "it holds Python objects, not only tensors, and was not loaded: loading it could run code"
+    text = str(exc).strip()
+    return text.splitlines()[0][:160] if text else type(exc).__name__
+
+
 def load_state(path: Path) -> EpochState:
     """Read and check a run's ``last.pt``: format, config, history and weight shapes, before any data is read."""
     if not path.is_file():
@@ -159,8 +173,7 @@ def load_state(path: Path) -> EpochState:
     try:
         raw = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated, not a zip, a pickle with objects, ...
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise TrainingError(f"{path} is not a readable digits training checkpoint ({first[:160]})") from None
+        raise TrainingError(f"{path} is not a readable digits training checkpoint ({refused_load(exc)})") from None
     if not isinstance(raw, dict):
         raise TrainingError(f"{path} is not a digits training checkpoint")
     state = _state_from_payload(raw, path)

@@ -8,7 +8,7 @@ server with their traceback and answered with a plain 500 message.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -27,10 +27,11 @@ ENDPOINTS = "GET / (the drawing page), POST /api/predict, GET /api/health, GET /
 class ApiError(Exception):
     """A request the API cannot serve, with the HTTP status and a message saying how to fix it."""
 
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
+    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None, **extra: Any) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers
         self.extra = extra
 
 
@@ -53,7 +54,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.message, **exc.extra)
+    return error_response(exc.status, exc.message, headers=exc.headers, **exc.extra)
 
 
 async def _body_too_large(request: Request, exc: Exception) -> JSONResponse:
@@ -94,11 +95,15 @@ def _http_message(request: Request, exc: HTTPException) -> str:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    problems = "; ".join(_describe(error) for error in exc.errors())
-    return error_response(422, f"invalid request: {problems}")
+    return error_response(422, f"invalid request: {describe_validation(exc.errors())}")
 
 
-def _describe(error: dict[str, Any]) -> str:
+def describe_validation(errors: Sequence[Any]) -> str:
+    """Pydantic's validation errors as one line: where each is and what is wrong."""
+    return "; ".join(_describe(error) for error in errors)
+
+
+def _describe(error: Any) -> str:
     where = " ".join(str(part) for part in error.get("loc", ()))
     return f"{where}: {error.get('msg', 'invalid value')}".strip(": ")
 

@@ -15,14 +15,12 @@ needs a few hundred pixels a side; the cap leaves room for photos of a page.
 from __future__ import annotations
 
 import asyncio
-import io
 import sys
-import warnings
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import Image
+from ..imagefile import TooManyPixels, open_header
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -102,12 +100,20 @@ class BodyLimit:
         await self.app(scope, self._counting(receive), send)
 
     def _counting(self, receive: Receive) -> Receive:
+        """``receive`` with the body counted and its deadline; once the body is in, no deadline.
+
+        After the body a route may still call receive() to learn of a disconnect while it
+        streams a response (Starlette's FileResponse does): that wait is not the body's.
+        """
         received = 0
+        done = False
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, done
+            if done:
+                return await receive()
             try:
                 message = await _within(receive(), deadline)
             except asyncio.TimeoutError:
@@ -116,6 +122,9 @@ class BodyLimit:
                 received += len(message.get("body", b""))
                 if received > self.limit:
                     raise BodyTooLarge(self.limit)
+                done = not message.get("more_body", False)
+            else:
+                done = True
             return message
 
         return counting_receive
@@ -155,25 +164,20 @@ def _raising(error: Exception) -> Receive:
 class Header:
     """What an image's header says: enough to refuse it, or to guess what decoding it costs."""
 
-    pixels: int  # 0 when the data is no image Pillow knows
+    pixels: int
     mode: str = ""  # Pillow's mode: "L" (gray), "RGB", "RGBA", "P" (palette), ...
 
 
 def check_pixels(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header:
     """The image's declared size and mode; ImageTooLarge when it has more than ``max_pixels``.
 
-    Only the header is read: nothing is decoded, so a bomb costs microseconds. Data
-    Pillow cannot open is left to the recognizer, which says what is wrong with it.
+    Only the header is read, through the same allow-list as every image
+    (``imagefile``): nothing is decoded, so a bomb costs microseconds. A file of
+    another format (EPS, ICO, BLP, ...) or a damaged header raises ImageError.
     """
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our cap is the stricter one
-            with Image.open(io.BytesIO(data)) as image:
-                (width, height), mode = image.size, image.mode
-    except Image.DecompressionBombError:
-        raise ImageTooLarge(0, 0, max_pixels) from None  # Pillow's own cap, far above ours
-    except Exception:  # not an image, or a damaged header: the recognizer reports it
-        return Header(0)
-    if width * height > max_pixels:
-        raise ImageTooLarge(width, height, max_pixels)
-    return Header(width * height, mode)
+        image = open_header(data, max_pixels)
+    except TooManyPixels as refused:
+        raise ImageTooLarge(refused.width, refused.height, max_pixels) from None
+    with image:
+        return Header(image.size[0] * image.size[1], image.mode)

@@ -5,7 +5,11 @@
 - :class:`HeadAsGet`: HEAD answers exactly like GET without the body (FastAPI routes
   declare GET only and would answer 405);
 - :class:`JsonErrors`: error answers produced below the app's own handlers (Starlette's
-  trusted-host check answers in plain text) are rewritten as ``{"error", "status"}``.
+  trusted-host check answers in plain text) are rewritten as ``{"error", "status"}``;
+- :class:`FileSlots`: at most ``slots`` static files are sent at once. Each holds a
+  file descriptor while it streams, and a client that stops reading holds it until
+  the send deadline: without a bound, 1,100 slow readers of the docs' bundle used up
+  the process's descriptors and broke every other request.
 
 They wrap the app from outside FastAPI's own error middleware (see ``server.App``),
 so even an unexpected 500 passes through them.
@@ -14,7 +18,7 @@ so even an unexpected 500 passes through them.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 
 from .limits import ASGIApp, Message, Receive, Scope, Send
@@ -127,3 +131,42 @@ def _phrase(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return f"HTTP {status}"
+
+
+class FileSlots:
+    """Send at most ``slots`` static files at once (paths under ``prefixes``, or exactly ``exact``).
+
+    A request that finds every slot taken is answered 503 at once rather than queued:
+    a queued request keeps its connection busy, and busy connections cannot be shed
+    to make room for others at the connection cap.
+    """
+
+    def __init__(self, app: ASGIApp, slots: int, prefixes: Sequence[str] = (), exact: Sequence[str] = ()) -> None:
+        self.app = app
+        self.free = slots
+        self.prefixes, self.exact = tuple(prefixes), frozenset(exact)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not (path in self.exact or path.startswith(self.prefixes)):
+            await self.app(scope, receive, send)
+            return
+        if self.free <= 0:
+            await _busy(send)
+            return
+        self.free -= 1  # one event loop per process: no lock needed
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.free += 1
+
+
+async def _busy(send: Send) -> None:
+    payload = json.dumps({"error": "the server is sending many files at once; retry in a moment", "status": 503})
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"retry-after", b"2"),
+        (b"content-length", b"%d" % len(payload)),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": payload.encode(), "more_body": False})

@@ -26,15 +26,17 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import json
 import math
 import os
 import socket
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import orjson
@@ -52,7 +54,7 @@ from ..preprocess import ImageError, NoDigit
 from ..recognizer import Prediction, Recognizer
 from ..segment import MAX_DIGITS
 from . import corrections, protocol
-from .docs import add_offline_docs
+from .docs import ASSETS_URL, add_offline_docs
 from .errors import ApiError, install_error_handlers
 from .limits import (
     DEFAULT_BODY_TIMEOUT,
@@ -63,7 +65,7 @@ from .limits import (
     Header,
     check_pixels,
 )
-from .middleware import HeadAsGet, JsonErrors, SecurityHeaders
+from .middleware import FileSlots, HeadAsGet, JsonErrors, SecurityHeaders
 
 STATIC = Path(__file__).parent / "static"
 MODEL_ENV = "DIGITS_MODEL"  # how `--workers N` passes --model to each worker process
@@ -74,6 +76,9 @@ RAW_TYPES = ("image/", "application/octet-stream")
 INLINE_PREPROCESS_PIXELS = 160_000  # gray images up to 400x400: preprocessed on the loop, about a millisecond
 INLINE_MODES = ("L", "1")  # colour and transparency take a float path ten times slower: those go to the pool
 CANVAS_PIXELS = 500_000  # up to about 800x600 (the page's number pad): the canvas pool; larger: the large pool
+INLINE_HEADER_BYTES = 64 * 1024  # bodies up to this size have their header read on the loop (microseconds)
+DEFAULT_RECOGNITION_TIMEOUT = 20.0  # seconds per image, queue included; the largest image allowed takes about one
+T = TypeVar("T")
 
 
 class Pools:
@@ -82,14 +87,47 @@ class Pools:
     ``canvas``: the model for canvases preprocessed on the loop, and whole recognitions
     of other images up to CANVAS_PIXELS. ``large``: larger images, at most ``threads // 2``
     (at least 1) at a time: the decoded pixels of a 4-megapixel image can take 150 MB.
+
+    Every job has a deadline: past it the request is answered 503 (a thread cannot
+    be stopped, so the job runs on), and while every canvas thread is held by a job
+    past its deadline the server reports itself not ready: recognition cannot run.
     """
 
-    def __init__(self, threads: int) -> None:
-        self.canvas = ThreadPoolExecutor(max(1, threads), thread_name_prefix="recognize")
+    def __init__(self, threads: int, deadline: float = DEFAULT_RECOGNITION_TIMEOUT) -> None:
+        self.threads = max(1, threads)
+        self.canvas = ThreadPoolExecutor(self.threads, thread_name_prefix="recognize")
         self.large = ThreadPoolExecutor(max(1, threads // 2), thread_name_prefix="recognize-large")
+        self.deadline = deadline
+        self._running: dict[int, float] = {}  # job id -> when it started (monotonic)
+        self._jobs = itertools.count()
 
     def for_image(self, header: Header) -> ThreadPoolExecutor:
         return self.canvas if 0 < header.pixels <= CANVAS_PIXELS else self.large
+
+    async def run(self, pool: ThreadPoolExecutor, work: Callable[..., T], *args: Any) -> T:
+        """``work(*args)`` in ``pool``; ApiError 503 when it is not done within the deadline."""
+        job = asyncio.get_running_loop().run_in_executor(pool, self._timed, work, args)
+        try:
+            return await asyncio.wait_for(job, self.deadline)
+        except asyncio.TimeoutError:
+            raise ApiError(
+                503,
+                f"recognizing this image took over {self.deadline:g} s; the server is overloaded, retry later",
+                headers={"Retry-After": "5"},
+            ) from None
+
+    def _timed(self, work: Callable[..., T], args: tuple[Any, ...]) -> T:
+        job = next(self._jobs)
+        self._running[job] = time.monotonic()
+        try:
+            return work(*args)
+        finally:
+            del self._running[job]
+
+    def stuck(self) -> bool:
+        """Every canvas thread is held by a job past its deadline: recognition cannot run now."""
+        late = time.monotonic() - self.deadline
+        return sum(started < late for started in list(self._running.values())) >= self.threads
 
 
 @dataclass(frozen=True)
@@ -99,6 +137,7 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     body_timeout: float = DEFAULT_BODY_TIMEOUT  # seconds for a whole request body
     max_pixels: int = DEFAULT_MAX_PIXELS  # decoded pixels per image
+    recognition_timeout: float = DEFAULT_RECOGNITION_TIMEOUT  # seconds one image may take, queue included
     allowed_hosts: tuple[str, ...] = ()  # Host header values answered ("*.example.com" allowed); empty: any
     cors_origins: tuple[str, ...] = ()  # sites whose pages may call the API; empty: none
 
@@ -151,7 +190,7 @@ class ErrorResult(BaseModel):
 
 
 class Health(BaseModel):
-    status: str = Field(description="'ok' once the model is loaded and has answered a warm-up call")
+    status: str = Field(description="'ok' once the model is loaded and has answered a warm-up call; else 'loading'")
     ready: bool = Field(description="true when predictions can be served (the status code is 503 until then)")
     version: str
     model: str
@@ -224,7 +263,7 @@ def create_app(
     if max_body_bytes is not None:
         settings = Settings(**{**asdict(settings), "max_body_bytes": max_body_bytes})
     recognizer = Recognizer.load(model, threads=1)  # parallelism comes from requests, not inside one
-    pools = Pools(threads)
+    pools = Pools(threads, settings.recognition_timeout)
     app = App(
         title="digit-recognizer",
         version=__version__,
@@ -237,6 +276,7 @@ def create_app(
     app.state.recognizer = recognizer
     app.state.settings = settings
     app.state.ready = False
+    app.state.pools = pools
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, timeout=settings.body_timeout)
     install_error_handlers(app)
     _add_api_routes(app, recognizer, pools, settings)
@@ -250,8 +290,8 @@ def create_app(
 
 
 def _outer_layers(settings: Settings) -> list[Callable[[ASGIApp], ASGIApp]]:
-    """Outermost first: headers on everything, HEAD as GET, JSON errors, then host and CORS checks."""
-    layers: list[Callable[[ASGIApp], ASGIApp]] = [SecurityHeaders, HeadAsGet]
+    """Outermost first: headers on everything, HEAD as GET, file slots, JSON errors, then host and CORS checks."""
+    layers: list[Callable[[ASGIApp], ASGIApp]] = [SecurityHeaders, HeadAsGet, static_file_slots]
     hosts = ", ".join(settings.allowed_hosts)
     explain = {b"Invalid host header": f"this server answers only for the hosts {hosts}; check the URL"}
     layers.append(lambda app: JsonErrors(app, explain))
@@ -265,6 +305,11 @@ def _outer_layers(settings: Settings) -> list[Callable[[ASGIApp], ASGIApp]]:
             )
         )
     return layers
+
+
+def static_file_slots(app: ASGIApp) -> ASGIApp:
+    """The page's and the docs' files, at most protocol.FILE_SLOTS at once (each holds a descriptor)."""
+    return FileSlots(app, protocol.FILE_SLOTS, prefixes=("/static/", f"{ASSETS_URL}/"), exact=("/", "/favicon.ico"))
 
 
 def recognition_threads(workers: int) -> int:
@@ -315,25 +360,24 @@ def _add_api_routes(app: FastAPI, recognizer: Recognizer, pools: Pools, settings
         ),
     ) -> Response:
         label, data = await read_image(request)
-        header = check_pixels(data, settings.max_pixels)  # before any decoding: bombs cost microseconds
-        loop = asyncio.get_running_loop()
+        header = await read_header(pools, label, data, settings.max_pixels)  # before any decoding
         pool = pools.for_image(header)
         if multi or digits is not None:
-            result = await loop.run_in_executor(pool, recognize_number, recognizer, label, data, preview, digits)
+            result = await pools.run(pool, recognize_number, recognizer, label, data, preview, digits)
         elif is_cheap(header):
-            result = await recognize_small_digit(recognizer, pools.canvas, label, data, preview)
+            result = await recognize_small_digit(recognizer, pools, label, data, preview)
         else:
-            result = await loop.run_in_executor(pool, recognize_digit, recognizer, label, data, preview)
+            result = await pools.run(pool, recognize_digit, recognizer, label, data, preview)
         return JSONBytes(result)
 
     @app.get(
         "/api/health",
         summary="Is the server up and ready, and with which model",
         response_model=Health,
-        responses={503: {"model": Health, "description": "not ready yet: the model is loading"}},
+        responses={503: {"model": Health, "description": "not ready: the model is loading, or recognition is stuck"}},
     )
     async def health() -> Response:
-        ready = bool(app.state.ready)
+        ready = bool(app.state.ready) and not pools.stuck()
         body = {"status": "ok" if ready else "loading", "ready": ready, "version": __version__}
         return JSONBytes({**body, "model": recognizer.path.name}, status_code=200 if ready else 503)
 
@@ -384,6 +428,20 @@ async def _read_form(request: Request) -> tuple[str, bytes]:
         return upload.filename or "file", await upload.read()
 
 
+async def read_header(pools: Pools, label: str, data: bytes, max_pixels: int) -> Header:
+    """The image's size and mode from its header; 422 for a format that is not read or a damaged header.
+
+    A canvas's few kilobytes are read on the loop (microseconds); a larger body's in
+    the pool, so that no header, however odd, holds the loop.
+    """
+    try:
+        if len(data) <= INLINE_HEADER_BYTES:
+            return check_pixels(data, max_pixels)
+        return await pools.run(pools.canvas, check_pixels, data, max_pixels)
+    except ImageError as exc:
+        raise ApiError(422, f"cannot read the image: {exc}", path=label) from None
+
+
 def is_cheap(header: Header) -> bool:
     """A gray canvas-sized image: preprocessing it costs about a millisecond, less than a hop to the pool."""
     return 0 < header.pixels <= INLINE_PREPROCESS_PIXELS and header.mode in INLINE_MODES
@@ -398,7 +456,7 @@ def recognize_digit(recognizer: Recognizer, label: str, data: bytes, preview: bo
 
 
 async def recognize_small_digit(
-    recognizer: Recognizer, pool: ThreadPoolExecutor, label: str, data: bytes, preview: bool
+    recognizer: Recognizer, pools: Pools, label: str, data: bytes, preview: bool
 ) -> dict[str, Any]:
     """``recognize_digit`` for a canvas-sized image: the two halves overlap across requests.
 
@@ -409,7 +467,7 @@ async def recognize_small_digit(
     x = _preprocess(recognizer, label, data)
     if isinstance(x, str):
         return as_result(label, Prediction(None, 0.0, reason=x))
-    probabilities = await asyncio.get_running_loop().run_in_executor(pool, recognizer.scores, x[None])
+    probabilities = await pools.run(pools.canvas, recognizer.scores, x[None])
     return _digit_result(label, x, probabilities[0], preview)
 
 
@@ -467,6 +525,7 @@ def run(
     max_megapixels: float | None = None,
     body_timeout: float | None = None,
     header_timeout: float | None = None,
+    send_timeout: float | None = None,
     max_connections: int | None = None,
     allowed_hosts: Sequence[str] = (),
     cors: Sequence[str] = (),
@@ -496,6 +555,7 @@ def run(
             header_timeout=header_timeout if header_timeout is not None else defaults.header_timeout,
             max_header_bytes=defaults.max_header_bytes,
             max_connections=max_connections if max_connections is not None else defaults.max_connections,
+            send_timeout=send_timeout if send_timeout is not None else defaults.send_timeout,
         )
     )
     threads = recognition_threads(workers)
