@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -78,11 +79,16 @@ def _cached(key: str, make: Callable[[], tuple[np.ndarray, np.ndarray]]) -> tupl
     return images, labels
 
 
+def _quiet() -> bool:
+    """No progress bars unless stderr is a terminal: in a log file they are kilobytes of redraws."""
+    return not sys.stderr.isatty()
+
+
 def _render_digits(samples: Sequence[InkSample], variants: int, seed: int, split: str) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng([seed, _stable(split)])
     names, weights = list(STYLE_WEIGHTS), np.array(list(STYLE_WEIGHTS.values()))
     images, labels = [], []
-    for sample in tqdm(samples, desc=f"rendering UNIPEN {split} writers", unit="digit", leave=False):
+    for sample in tqdm(samples, desc=f"rendering UNIPEN {split} writers", unit="digit", leave=False, disable=_quiet()):
         for style in rng.choice(names, size=variants, p=weights / weights.sum()):
             x = as_model_input(synth.STYLES[str(style)](sample.strokes, rng))
             if x is not None:
@@ -94,7 +100,7 @@ def _render_digits(samples: Sequence[InkSample], variants: int, seed: int, split
 def _render_junk(samples: Sequence[InkSample], count: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng([seed, _stable("junk")])
     images: list[np.ndarray] = []
-    with tqdm(total=count, desc="rendering junk", unit="image", leave=False) as bar:
+    with tqdm(total=count, desc="rendering junk", unit="image", leave=False, disable=_quiet()) as bar:
         while len(images) < count:
             picture = _merged_pair(samples, rng) if rng.random() < PAIR_SHARE else synth.junk(rng)
             x = as_model_input(picture)
