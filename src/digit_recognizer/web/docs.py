@@ -26,7 +26,7 @@ from fastapi.staticfiles import StaticFiles
 
 ASSETS = Path(fastapi_offline.__file__).parent / "static"
 ASSETS_URL = "/docs-assets"
-REDOC_URL = "/docs-redoc.standalone.js"  # the bundle with its CDN logo replaced
+REDOC_URL = f"{ASSETS_URL}/redoc.standalone.js"  # answered by a route ahead of the mount: the logo replaced
 REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 ICON = Path(__file__).parent / "static" / "favicon.svg"
 DOCS_CSP = (
@@ -37,7 +37,6 @@ DOCS_CSP = (
 
 def add_offline_docs(app: FastAPI) -> None:
     """Serve /docs and /redoc with their assets from the installed package (create the app with docs_url=None)."""
-    app.mount(ASSETS_URL, StaticFiles(directory=ASSETS), name="docs-assets")
     headers = {"Content-Security-Policy": DOCS_CSP}
 
     @app.get("/docs", include_in_schema=False)
@@ -51,7 +50,7 @@ def add_offline_docs(app: FastAPI) -> None:
         )
         return HTMLResponse(bytes(page.body), headers=headers)
 
-    @app.get(REDOC_URL, include_in_schema=False)
+    @app.get(REDOC_URL, include_in_schema=False)  # ahead of the mount, which would answer it otherwise
     async def redoc_bundle() -> Response:
         return Response(redoc_script(), media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
 
@@ -65,6 +64,8 @@ def add_offline_docs(app: FastAPI) -> None:
             with_google_fonts=False,
         )
         return HTMLResponse(bytes(page.body), headers=headers)
+
+    app.mount(ASSETS_URL, StaticFiles(directory=ASSETS), name="docs-assets")
 
 
 @cache
