@@ -147,8 +147,73 @@ def test_missing_extra_names_the_pip_command(monkeypatch: pytest.MonkeyPatch) ->
     from digit_recognizer import _extras
 
     monkeypatch.setitem(_extras.EXTRAS, "a_module_that_does_not_exist", "web")
-    with pytest.raises(MissingExtra, match=r"digits serve needs .* pip install 'digit-recognizer\[web\]'"):
+    with pytest.raises(MissingExtra, match=r"digits serve needs .* -m pip install .*\[web\]"):
         require("a_module_that_does_not_exist", "digits serve")
+
+
+WITHOUT_FASTAPI = "import sys; sys.modules['fastapi'] = None; from digit_recognizer.cli import main; sys.exit(main())"
+
+
+def test_a_missing_extra_leads_with_the_install_that_works_from_this_checkout() -> None:
+    """This copy is an editable install of the checkout: the hint installs the extra from it, into this Python."""
+    done = subprocess.run([sys.executable, "-c", WITHOUT_FASTAPI, "serve"], capture_output=True, text=True)
+    checkout = Path(__file__).resolve().parents[1]
+    assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
+    assert f"{sys.executable} -m pip install -e '{checkout}[web]'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        (None, ["'digit-recognizer[web]'"]),  # from PyPI or another index
+        ({"url": "file:///home/me/dist/digit_recognizer-0.1.0-py3-none-any.whl", "archive_info": {}},
+         ["'/home/me/dist/digit_recognizer-0.1.0-py3-none-any.whl[web]'"]),
+        ({"url": "https://github.com/me/digits.git", "vcs_info": {"vcs": "git", "commit_id": "abc"}},
+         ["'digit-recognizer[web] @ git+https://github.com/me/digits.git'"]),
+        ({"url": "file:///home/me/my%20digits", "dir_info": {}}, ["'/home/me/my digits[web]'"]),
+        ({"url": "file:///home/me/digits", "dir_info": {"editable": True}}, ["-e", "'/home/me/digits[web]'"]),
+    ],
+)  # fmt: skip
+def test_the_install_hint_follows_where_the_package_came_from(
+    record: dict[str, object] | None, expected: list[str]
+) -> None:
+    from digit_recognizer._extras import install_target
+
+    assert install_target("web", record) == expected
+
+
+@pytest.mark.parametrize("verb", [*VERBS, "adapt"])
+def test_help_names_each_option_default_once_and_never_a_raw_none(verb: str) -> None:
+    done = digits_process(verb, "--help", env={"COLUMNS": "400"})  # one line per option
+    assert done.returncode == 0
+    options = [line for line in done.stdout.decode().splitlines() if line.lstrip().startswith("--")]
+    assert options
+    for line in options:
+        assert line.count("default") <= 1, line
+        for raw in ("(default: None)", "(default: [])", "(default: ())", "(default: True)", "(default: False)"):
+            assert raw not in line, line
+
+
+def test_json_multi_leaves_out_the_one_digit_fields(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    draw("2025", size=(800, 300), box=(40, 40, 760, 260)).save(tmp_path / "year.png")
+    draw("7").save(tmp_path / "seven.png")
+    for name in ("year.png", "seven.png"):  # a one-digit number too: it is still a number's answer
+        code, out, _ = run(capsys, "predict", "--multi", "--json", str(tmp_path / name))
+        result = json.loads(out)
+        assert code == 0 and set(result) == {"path", "number", "confidence", "unsure", "digits", "ignored"}
+        assert all(set(d) == {"digit", "confidence", "probabilities", "box"} for d in result["digits"])
+
+
+def test_every_json_multi_field_is_documented_in_the_readme(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    Image.new("L", (300, 200), 255).save(tmp_path / "blank.png")
+    draw("2025", size=(800, 300), box=(40, 40, 760, 260)).save(tmp_path / "year.png")
+    _, out, _ = run(capsys, "predict", "--multi", "--json", str(tmp_path / "year.png"), str(tmp_path / "blank.png"))
+    fields = {key for line in out.splitlines() for key in json.loads(line)}
+    assert {"reason", "number", "digits"} <= fields
+    for field in fields | {"digit", "probabilities", "box"}:
+        assert f'`"{field}"`' in readme, field
 
 
 @pytest.mark.slow

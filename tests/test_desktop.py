@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digit_recognizer import NumberPrediction, Prediction, Recognizer
+from digit_recognizer import NumberPrediction, Prediction, Recognizer, desktop
 from digit_recognizer.corrections import forget, number_items, parse_number, save_all
 from digit_recognizer.desktop import (
     DEFAULT_BRUSH,
@@ -147,17 +147,26 @@ def test_clear_can_be_undone() -> None:
     assert drawing.undo() and np.array_equal(ink(drawing), before)
 
 
-def test_switching_to_the_smaller_paper_brings_every_stroke_into_view() -> None:
+def test_switching_to_the_smaller_paper_keeps_every_stroke_as_drawn_and_on_the_paper() -> None:
     drawing = Drawing(PAPER_NUMBER)
     for i, digit in enumerate([4, 1, 7]):
         draw(drawing, digit, dx=280 * i)
-    drawing.undo()  # the 7 is undone: redo must bring it back inside the paper too
-    drawing.resize(PAPER_DIGIT)
+    drawn = drawing.snapshot()
+    drawing.undo()  # the 7 is undone: redo must bring it back on the paper too
+    drawing.set_paper(PAPER_DIGIT)
     drawing.redo()
+    assert drawing.snapshot() == drawn  # nothing moved, nothing shrank
     for stroke in drawing.strokes:
         x0, y0, x1, y1 = stroke.box()
-        assert x0 >= 0 and y0 >= 0 and x1 <= PAPER_DIGIT[0] and y1 <= PAPER_DIGIT[1]
-    assert len(drawing.strokes) == 4
+        assert x0 >= 0 and y0 >= 0 and x1 <= drawing.size[0] and y1 <= drawing.size[1]
+    drawing.set_paper(PAPER_NUMBER)
+    assert drawing.snapshot() == drawn and drawing.size == PAPER_NUMBER
+
+
+def test_an_empty_drawing_gets_the_modes_own_paper() -> None:
+    drawing = Drawing(PAPER_NUMBER)
+    drawing.set_paper(PAPER_DIGIT)
+    assert drawing.size == PAPER_DIGIT
 
 
 def test_clear_leaves_blank_paper() -> None:
@@ -169,7 +178,7 @@ def test_clear_leaves_blank_paper() -> None:
 def test_number_paper_keeps_the_strokes_already_drawn() -> None:
     drawing = draw(Drawing(), 7)
     before = ink(drawing)
-    drawing.resize(PAPER_NUMBER)
+    drawing.set_paper(PAPER_NUMBER)
     assert drawing.image().size == PAPER_NUMBER
     assert np.array_equal(ink(drawing)[:, :280], before)
 
@@ -419,6 +428,17 @@ def test_the_recent_list_keeps_the_newest_readings_once() -> None:
     assert [r.answer for r in recent.items] == ["3", "2", "1"]
 
 
+def test_a_number_drawn_stroke_by_stroke_is_one_recent_reading() -> None:
+    recent = Recent()
+    strokes = [Stroke(20, [(x, 0), (x, 100)]) for x in (0, 100, 200, 300)]
+    for n, answer in enumerate(["2", "20", "202", "2025"], start=1):  # each pen lift is read
+        recent.add(Reading(answer, tuple(strokes[:n]), True))
+    recent.add(Reading("202", tuple(strokes[:3]), True))  # the 5 undone: still the same drawing
+    assert [r.answer for r in recent.items] == ["202"]
+    recent.add(Reading("1", (Stroke(20, [(5, 5)]),), True))  # a new drawing
+    assert [r.answer for r in recent.items] == ["1", "202"]
+
+
 def test_the_model_picture_is_drawn_from_strokes_alone() -> None:
     drawing = draw(Drawing(), 7)
     assert np.array_equal(np.asarray(model_picture(drawing.snapshot(), PAPER_DIGIT)), np.asarray(drawing.image()))
@@ -444,7 +464,8 @@ def test_without_a_display_it_suggests_serve_or_predict(tmp_path: Path) -> None:
     done = digits_draw(env=env)
     assert done.returncode == 2, done.stderr
     assert "digits serve" in done.stderr and "digits predict" in done.stderr
-    assert "Traceback" not in done.stderr
+    assert "on a server): use `digits serve`" in done.stderr  # one sentence, not "...): Use"
+    assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1
 
 
 def test_number_mode_cuts_digits_that_touch_and_shows_what_the_model_saw(recognizer: Recognizer) -> None:
@@ -453,3 +474,20 @@ def test_number_mode_cuts_digits_that_touch_and_shows_what_the_model_saw(recogni
     reading = recognize(recognizer, touching("25", overlap=0.3), number_mode=True)
     assert isinstance(reading.result, NumberPrediction) and reading.result.number == "25"
     assert len(reading.seen) == 2 and all(x.shape == (28, 28) for x in reading.seen)
+
+
+def test_the_desktop_modules_import_each_other_without_a_loop() -> None:
+    import ast
+
+    folder = Path(desktop.__file__).parent
+    imports: dict[str, set[str]] = {}
+    for path in folder.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        found = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 1}
+        imports[path.stem] = {name for name in found if name and (folder / f"{name}.py").is_file()}
+
+    def reaches(start: str, goal: str, seen: frozenset[str] = frozenset()) -> bool:
+        return any(n == goal or (n not in seen and reaches(n, goal, seen | {n})) for n in imports[start])
+
+    loops = [name for name in imports if reaches(name, name)]
+    assert not loops, f"modules in an import loop: {loops}"

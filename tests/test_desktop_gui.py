@@ -199,11 +199,11 @@ def test_wrong_saves_the_drawing_under_the_right_digit(open_window: Callable[...
     assert not list((tmp_path / "corrections").rglob("*.*"))
 
 
-def test_the_buttons_recognise_and_clear(open_window: Callable[..., Window]) -> None:
+def test_the_buttons_recognize_and_clear(open_window: Callable[..., Window]) -> None:
     window = open_window()
     window.draw(7)
     window.app.show(None)  # forget the reading made on release
-    window.click("Recognise")
+    window.click("Recognize")
     assert window.shown == "7"
     window.click("Clear")
     assert window.app.drawing.is_empty and window.shown == ""
@@ -255,14 +255,15 @@ def test_multi_starts_the_command_in_number_mode(
 
 
 MEASURE_WINDOW = """
-import sys, tkinter as tk
+import sys, tkinter as tk, tkinter.font
 from pathlib import Path
 from digit_recognizer import Recognizer
 from digit_recognizer.desktop import DrawingApp
 root = tk.Tk()
 app = DrawingApp(root, Recognizer.load(sys.argv[1]), corrections=Path(sys.argv[2]))
 root.update()
-print(app.canvas.winfo_width(), app.fonts["headline"].metrics("linespace"))
+body = tk.font.nametofont("SunValleyBodyFont").metrics("linespace")  # the theme's own text, on every button
+print(app.canvas.winfo_width(), app.fonts["headline"].metrics("linespace"), body)
 """
 
 
@@ -275,9 +276,10 @@ def test_a_high_dpi_screen_gets_a_proportionally_bigger_window(recognizer: Recog
             done = subprocess.run(command, env={**os.environ, "DISPLAY": name}, capture_output=True, text=True)
             assert done.returncode == 0, done.stderr
             sizes.append([int(v) for v in done.stdout.split()])
-    (canvas_1x, text_1x), (canvas_2x, text_2x) = sizes
+    (canvas_1x, text_1x, body_1x), (canvas_2x, text_2x, body_2x) = sizes
     assert 1.7 < canvas_2x / canvas_1x < 2.3
     assert 1.7 < text_2x / text_1x < 2.3
+    assert 1.7 < body_2x / body_1x < 2.3  # buttons and labels too, not only the headline
 
 
 def wait_for_window(app: subprocess.Popen[str], title: str, env: dict[str, str], timeout: float = 30) -> str:
@@ -413,7 +415,7 @@ def test_settings_are_remembered_and_a_bad_file_is_ignored_with_a_message(
     assert saved["brush"] == DEFAULT_BRUSH + 4 and saved["number_mode"] is True
     again = open_window(settings_file=settings)
     assert again.app.brush.get() == DEFAULT_BRUSH + 4 and again.app.number_mode.get()
-    assert "Brush 24 px" in str(again.app.brush_label.cget("text"))
+    assert f"Brush {DEFAULT_BRUSH + 4} px" in str(again.app.brush_label.cget("text"))
     settings.write_text("{not json")
     third = open_window(settings_file=settings)
     assert "ignored" in str(third.app.status.cget("text")) and third.app.brush.get() == DEFAULT_BRUSH
@@ -442,7 +444,7 @@ print(root.winfo_width(), root.winfo_height(), status_bottom, first == second)
 """
 
 
-@pytest.mark.parametrize(("screen", "dpi"), [("1024x600", 96), ("1280x1024", 144)])
+@pytest.mark.parametrize(("screen", "dpi"), [("800x600", 96), ("1024x600", 96), ("1280x1024", 144)])
 @pytest.mark.parametrize("number_mode", [False, True])
 def test_the_window_fits_small_screens_and_nothing_moves_under_the_pen(
     recognizer: Recognizer, tmp_path: Path, screen: str, dpi: int, number_mode: bool
@@ -456,3 +458,183 @@ def test_the_window_fits_small_screens_and_nothing_moves_under_the_pen(
     assert int(width) <= screen_w and int(height) <= screen_h - 40  # room for a title bar
     assert int(status_bottom) <= int(height)  # the status line is not cut
     assert stable == "True"  # the canvas neither moved nor changed size
+
+
+# --------------------------------------------------------------------------- a new user's try (issue 18)
+
+
+def stroke_items(window: Window) -> list[list[float]]:
+    return [window.app.canvas.coords(item) for item in window.app.canvas.find_all()]
+
+
+def test_switching_mode_keeps_the_drawing_as_drawn_and_reads_it_again(open_window: Callable[..., Window]) -> None:
+    window = open_window(number_mode=True)
+    window.draw(7, dx=280)  # one digit, in the middle of the number paper
+    drawn, on_screen, scale = window.app.drawing.snapshot(), stroke_items(window), window.app.scale
+    window.key("ctrl+m")  # to digit mode
+    assert not window.app.number_mode.get() and window.app.drawing.snapshot() == drawn
+    assert window.shown == "7"
+    [seen] = window.app.last.seen if window.app.last else [None]
+    assert seen is not None and seen.mean() < 0.3  # white ink on black, as MNIST: not inverted
+    width, height = window.app.canvas.winfo_width(), window.app.canvas.winfo_height()
+    for coords in stroke_items(window):
+        assert min(coords[0::2]) >= 0 and max(coords[0::2]) <= width and max(coords[1::2]) <= height
+    window.key("ctrl+m")  # back to number mode: the same size as drawn, not half
+    assert window.app.scale == pytest.approx(scale) and stroke_items(window) == on_screen
+    assert window.shown == "7" and window.app.drawing.snapshot() == drawn
+    window.key("ctrl+z")  # undo takes back the last change to the drawing, as always...
+    assert window.app.drawing.is_empty
+    window.key("ctrl+y")  # ...and redo restores it exactly
+    assert window.app.drawing.snapshot() == drawn and window.shown == "7"
+
+
+def test_leaving_number_mode_with_a_number_keeps_every_stroke(open_window: Callable[..., Window]) -> None:
+    window = open_window(number_mode=True)
+    for i, digit in enumerate([4, 1, 7]):
+        window.draw(digit, dx=280 * i)
+    drawn = window.app.drawing.snapshot()
+    window.key("ctrl+m")
+    assert window.app.drawing.snapshot() == drawn and window.shown == "?"  # three digits are not one
+    window.key("ctrl+m")
+    assert window.shown == "417"
+
+
+def test_a_three_line_hint_shows_its_first_line(open_window: Callable[..., Window]) -> None:
+    window = open_window(number_mode=True)
+    x0, y0, scale = window.app.canvas.winfo_rootx(), window.app.canvas.winfo_rooty(), window.app.scale
+    for digit, left in ((4, 60), (1, 130)):  # a small number: per-digit figures and "draw bigger"
+        for path in STROKES[digit]:
+            points = [(x0 + (left + x / 3) * scale, y0 + (90 + y / 3) * scale) for x, y in pen_points(path, step=3)]
+            screen = [(str(round(x)), str(round(y))) for x, y in points]
+            moves = [arg for x, y in screen[1:] for arg in ("sleep", MOVE_PAUSE, "mousemove", x, y)]
+            window.run("mousemove", *screen[0], "mousedown", "1", *moves, "mouseup", "1")
+    detail = str(window.app.detail.cget("text"))
+    assert window.shown.rstrip("?") == "41" and detail.count("\n") >= 2, detail
+    window.pump()
+    box = window.app.panel.detail_box
+    assert window.app.detail.winfo_y() == 0  # the first line at the top of its box...
+    assert window.app.detail.winfo_reqheight() <= box.winfo_height()  # ...and the last one inside it
+
+
+def test_a_single_dot_is_not_a_digit_and_is_not_told_to_draw_bigger(open_window: Callable[..., Window]) -> None:
+    from digit_recognizer.desktop.logic import DRAW_BIGGER
+
+    window = open_window()
+    x, y = window.app.canvas.winfo_rootx() + 140, window.app.canvas.winfo_rooty() + 140
+    window.run("mousemove", str(x), str(y), "click", "1")
+    assert window.shown == "?" and DRAW_BIGGER not in str(window.app.detail.cget("text"))
+
+
+def test_the_saved_confirmation_goes_away_by_itself_and_with_the_next_drawing(
+    open_window: Callable[..., Window], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from digit_recognizer.desktop import panels
+
+    window = open_window()
+    window.draw(7)
+    window.click("Wrong?")
+    window.key("1")
+    assert str(window.app.correction.prompt.cget("text")).startswith("Thanks! Saved as 1")
+    window.draw(1)  # the next drawing: the thanks were for the one before
+    assert window.app.correction.state is None and not window.app.correction.prompt.winfo_ismapped()
+    monkeypatch.setattr(panels, "CONFIRM_S", 0.3)
+    window.click("Wrong?")
+    window.key("7")
+    assert window.app.correction.prompt.winfo_ismapped()
+    window.pump(0.6)
+    assert window.app.correction.state is None and not window.app.correction.prompt.winfo_ismapped()
+
+
+def test_recent_keeps_one_entry_per_finished_reading(open_window: Callable[..., Window]) -> None:
+    window = open_window(number_mode=True)
+    for i, digit in enumerate([4, 1, 7]):  # three digits, four strokes, four pen lifts
+        window.draw(digit, dx=280 * i)
+    assert [r.answer for r in window.app.recent.items] == ["417"]
+    assert [str(b.cget("text")) for b in window.app.recent_bar.buttons if b.winfo_ismapped()] == ["417"]
+    window.key("Escape")
+    window.draw(1)
+    assert [r.answer for r in window.app.recent.items] == ["1", "417"]
+
+
+@pytest.mark.parametrize("number_mode", [False, True])
+def test_the_brush_draws_the_width_it_says_in_both_modes(open_window: Callable[..., Window], number_mode: bool) -> None:
+    window = open_window(number_mode=number_mode)
+    window.draw(1)
+    [item] = window.app.canvas.find_all()
+    brush = window.app.brush.get()
+    assert float(window.app.canvas.itemcget(item, "width")) == pytest.approx(brush, abs=0.5)  # screen pixels
+    assert f"Brush {brush:.0f} px" == str(window.app.brush_label.cget("text"))
+
+
+def test_every_button_says_recognize_as_the_page_does(open_window: Callable[..., Window]) -> None:
+    window = open_window()
+    assert find_widget(window.root, "Recognize") is not None and find_widget(window.root, "Recognise") is None
+    assert "Enter recognize" in SHORTCUTS
+
+
+@pytest.mark.parametrize("theme_name", ["light", "dark"])
+def test_the_window_uses_a_current_ttk_theme_light_or_dark(open_window: Callable[..., Window], theme_name: str) -> None:
+    from tkinter import ttk
+
+    window = open_window(theme_name=theme_name)
+    assert ttk.Style(window.root).theme_use() == f"sun-valley-{theme_name}"
+    red, green, blue = (c / 65535 for c in window.root.winfo_rgb(window.root.cget("background")))
+    brightness = 0.2126 * red + 0.7152 * green + 0.0722 * blue
+    assert (brightness < 0.3) if theme_name == "dark" else (brightness > 0.8)
+    assert window.app.panel.bars.cget("background") == window.root.cget("background")  # no second grey
+
+
+def test_the_theme_follows_digits_theme_then_the_system() -> None:
+    from digit_recognizer.desktop.theme import preferred
+
+    assert preferred({"DIGITS_THEME": "dark"}) == "dark" and preferred({"DIGITS_THEME": "Light"}) == "light"
+    assert preferred({}) in ("light", "dark")  # the system's choice (light where it cannot tell)
+
+
+# European handwriting, as in the README's screenshots: a 1 with a flag, a crossed 7, a closed 4.
+EUROPEAN = {
+    1: [[(105, 85), (162, 40), (158, 240)]],
+    7: [[(70, 62), (212, 56), (122, 242)], [(105, 150), (195, 146)]],
+    4: [[(172, 242), (172, 42), (62, 172), (218, 170)]],
+}
+
+
+def draw_path(window: Window, paths: list[list[tuple[float, float]]], dx: float = 0) -> None:
+    x0, y0, scale = window.app.canvas.winfo_rootx(), window.app.canvas.winfo_rooty(), window.app.scale
+    for path in paths:
+        screen = [(str(round(x0 + (x + dx) * scale)), str(round(y0 + y * scale))) for x, y in pen_points(path)]
+        moves = [arg for x, y in screen[1:] for arg in ("sleep", MOVE_PAUSE, "mousemove", x, y)]
+        window.run("mousemove", *screen[0], "mousedown", "1", *moves, "mouseup", "1")
+
+
+def screenshot(window: Window) -> Any:
+    from PIL import ImageGrab
+
+    window.pump(0.3)
+    x, y = window.root.winfo_rootx(), window.root.winfo_rooty()
+    box = (x, y, x + window.root.winfo_width(), y + window.root.winfo_height())
+    return ImageGrab.grab(bbox=box, xdisplay=window.display)
+
+
+def test_screenshots_light_and_dark(open_window: Callable[..., Window], tmp_path: Path) -> None:
+    """The README's pictures, taken of the real window. DIGITS_DESKTOP_SCREENSHOTS=docs writes them there."""
+    import numpy as np
+    from PIL import features
+
+    if not features.check("xcb"):
+        pytest.skip("this Pillow cannot grab an X screen (built without XCB)")
+    folder = Path(os.environ.get("DIGITS_DESKTOP_SCREENSHOTS") or tmp_path)
+    shots = {}
+    for name, theme_name, number in [
+        ("desktop", "light", False),
+        ("desktop-number", "light", True),
+        ("desktop-dark", "dark", True),
+    ]:
+        window = open_window(theme_name=theme_name, number_mode=number)
+        for i, digit in enumerate([1, 7, 4] if number else [4]):
+            draw_path(window, EUROPEAN[digit], dx=280 * i)
+        shots[name] = screenshot(window)
+        shots[name].save(folder / f"{name}.png")
+        window.root.destroy()
+    light, dark = (np.asarray(shots[n].convert("L"), np.float32).mean() for n in ("desktop-number", "desktop-dark"))
+    assert dark < light - 60  # the dark window is dark, not a light one with a dark title

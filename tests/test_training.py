@@ -89,3 +89,21 @@ def test_augmentation_keeps_shape_and_range_and_is_seeded() -> None:
     assert not torch.equal(a[0], a[1])  # every image gets its own distortion
     ink = a.sum((1, 2, 3)).numpy()
     assert np.all(ink > 0.2 * float(x[0].sum()))  # distorted, never erased
+
+
+def test_train_into_a_log_file_writes_a_line_per_epoch_and_no_progress_bars(mnist_dir: Path, tmp_path: Path) -> None:
+    """`digits train > log 2>&1`: what a person reads later, not a bar redrawn hundreds of times."""
+    import os
+    import subprocess
+    import sys
+
+    log = tmp_path / "train.log"
+    command = [sys.executable, "-m", "digit_recognizer", "train", "--dry-run", "--no-unipen", "--junk", "0"]
+    command += ["--data-dir", str(mnist_dir), "--out", str(tmp_path / "run"), "--threads", "2"]
+    with log.open("wb") as out:
+        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, timeout=600, env=dict(os.environ))
+    text = log.read_text()
+    assert done.returncode == 0, text
+    assert "\r" not in text and "batch/s" not in text and "it/s" not in text  # tqdm's redraws and rates
+    [epoch_line] = [line for line in text.splitlines() if line.startswith("epoch ")]
+    assert epoch_line.startswith("epoch 1/1  loss ") and "images/s" in epoch_line

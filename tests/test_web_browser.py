@@ -1,8 +1,8 @@
 """The drawing page end to end in headless Chromium: real pointer events, a real server on loopback.
 
 Uses Debian's /usr/bin/chromium through Playwright for Python (Playwright's own browser
-download is not needed). Set DIGITS_WEB_SCREENSHOT=docs/web.png to refresh the README's
-screenshot while running these tests.
+download is not needed). Set DIGITS_WEB_SCREENSHOTS=docs to refresh the README's
+screenshots (web.png, web-phone.png, web-landscape.png) while running these tests.
 """
 
 from __future__ import annotations
@@ -228,13 +228,28 @@ def test_phone_layout_fits_the_screen_and_drawing_does_not_scroll(browser: Any, 
     context.close()
 
 
-def test_screenshot_of_the_page(page: Any, tmp_path: Path) -> None:
-    draw(page, SEVEN)
-    assert wait_for_final_answer(page) == "7"
+@pytest.mark.parametrize(
+    ("name", "width", "height", "phone", "mode"),
+    [
+        ("web", 1280, 800, False, "A number"),
+        ("web-phone", 390, 844, True, "One digit"),
+        ("web-landscape", 844, 390, True, "A number"),
+    ],
+)
+def test_screenshots_of_the_page(
+    browser: Any, server_url: str, tmp_path: Path, name: str, width: int, height: int, phone: bool, mode: str
+) -> None:
+    context, page = new_page(browser, server_url, width, height, phone)  # the page as each screen shows it
+    if mode == "A number":
+        draw_seventeen(page)
+    else:
+        draw(page, SEVEN)
+        wait_for_final_answer(page)
     page.evaluate("document.activeElement.blur()")
-    target = Path(os.environ.get("DIGITS_WEB_SCREENSHOT") or tmp_path / "web.png")
+    target = Path(os.environ.get("DIGITS_WEB_SCREENSHOTS") or tmp_path) / f"{name}.png"
     page.screenshot(path=str(target))
-    assert target.stat().st_size > 10_000
+    context.close()
+    assert target.stat().st_size > 5_000
 
 
 # --------------------------------------------------------------------------- defects found by trying the page
@@ -429,18 +444,6 @@ def test_no_accessibility_violations(browser: Any, server_url: str, scheme: str)
         assert results.violations_count == 0, results.generate_report()
 
 
-def test_screenshot_of_a_phone_in_landscape(browser: Any, server_url: str, tmp_path: Path) -> None:
-    context = browser.new_context(viewport={"width": 844, "height": 390}, has_touch=True, is_mobile=True)
-    page = context.new_page()
-    page.goto(server_url + "/")
-    draw(page, SEVEN)
-    wait_for_final_answer(page)
-    target = Path(os.environ.get("DIGITS_WEB_PHONE_SCREENSHOT") or tmp_path / "web-phone.png")
-    page.screenshot(path=str(target))
-    context.close()
-    assert target.stat().st_size > 5_000
-
-
 @pytest.fixture(scope="module")
 def storing_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """A second server, started with a corrections folder (as `digits serve --corrections-dir DIR`)."""
@@ -486,3 +489,141 @@ def test_wrong_with_a_corrections_folder_stores_png_and_strokes_on_the_server(
     (png,) = (folder / "1").glob("*.png")
     line = json.loads(png.with_suffix(".ndjson").read_text())
     assert line["label"] == "1" and line["source"] == "web" and len(line["drawing"]) == 1
+
+
+# --------------------------------------------------------------------------- a new user's try (issue 18)
+
+
+def draw_seventeen(page: Any) -> None:
+    """Number mode, then a 1 and a 7 side by side, read as 17."""
+    page.get_by_role("radio", name="A number").check()
+    draw(page, ONE, offset_x=0)
+    draw(page, SEVEN, offset_x=300)
+    assert wait_for_final_answer(page).startswith("17")
+
+
+def new_page(browser: Any, server_url: str, width: int, height: int, phone: bool = False) -> tuple[Any, Any]:
+    options: dict[str, Any] = {"viewport": {"width": width, "height": height}}
+    if phone:
+        options |= {"has_touch": True, "is_mobile": True}
+    context = browser.new_context(**options)
+    page = context.new_page()
+    page.goto(server_url + "/")
+    return context, page
+
+
+def in_view(page: Any, selector: str, height: int) -> bool:
+    box = page.locator(selector).first.bounding_box()
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height
+
+
+def test_number_mode_at_1280x800_shows_chips_wrong_and_bars_beside_the_pad(browser: Any, server_url: str) -> None:
+    context, page = new_page(browser, server_url, 1280, 800)
+    draw_seventeen(page)
+    for selector in ("#pad", "#number-digits .chip", "#wrong", "#bars li:last-child"):
+        assert in_view(page, selector, 800), f"{selector} is below the fold"
+    context.close()
+
+
+def test_number_mode_on_a_phone_on_its_side_keeps_a_readable_answer_column(browser: Any, server_url: str) -> None:
+    context, page = new_page(browser, server_url, 844, 390, phone=True)
+    draw_seventeen(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 844, "no sideways scrolling"
+    assert page.locator(".result").bounding_box()["width"] >= 240
+    detail = page.locator("#answer-detail")
+    size = float(page.evaluate("parseFloat(getComputedStyle(document.querySelector('#answer-detail')).fontSize)"))
+    words = len(detail.inner_text().split())
+    lines = detail.bounding_box()["height"] / (size * 1.25)
+    assert lines <= 4 < words, f"the answer reads as a sentence, not a word per line ({lines:.1f} lines)"
+    for selector in ("#pad", "#undo", "#recognize", "#answer"):
+        assert in_view(page, selector, 390), f"{selector} is off-screen"
+    context.close()
+
+
+def test_switching_mode_keeps_the_drawing_and_reads_it_again(page: Any) -> None:
+    draw_seventeen(page)
+    ink = "(() => JSON.stringify(window.__pad ? null : document.querySelector('#pad').toDataURL().length))()"
+    before = page.evaluate(ink)
+    page.get_by_role("radio", name="One digit").check()  # the page's hint: several digits read in number mode
+    sync_api.expect(page.locator("#answer")).not_to_have_text("?")
+    assert not page.locator("#prompt").is_visible() and page.locator("#undo").is_enabled()
+    page.keyboard.press("Control+m")  # back to number mode: the same drawing, read as 17 again
+    sync_api.expect(page.locator("#answer")).to_have_text(re.compile(r"^17"))
+    assert page.evaluate(ink) == before  # the same picture, pixel for pixel
+    page.keyboard.press("Control+z")  # undo still works across both switches
+    sync_api.expect(page.locator("#answer")).to_have_text(re.compile(r"^1\??$"))
+
+
+def test_a_phone_photo_is_shrunk_before_it_is_sent(page: Any, tmp_path: Path) -> None:
+    from PIL import Image, ImageDraw
+
+    photo = Image.new("RGB", (4000, 3000), (200, 196, 186))  # 12 megapixels, like a phone's camera
+    ImageDraw.Draw(photo).line([(1500, 600), (2500, 600), (1850, 2500)], fill=(30, 30, 40), width=140)
+    photo.save(tmp_path / "IMG_0001.jpg", quality=80)
+    sizes: list[int] = []
+    page.on("request", lambda r: "/api/predict" in r.url and sizes.append(len(r.post_data_buffer or b"")))
+    page.locator("#file").set_input_files(str(tmp_path / "IMG_0001.jpg"))
+    sync_api.expect(page.locator("#answer")).to_have_text("7", timeout=20_000)
+    assert sizes and max(sizes) < 2_000_000 and "limit" not in page.locator("#status").inner_text()
+
+
+def test_the_server_says_the_page_shrinks_photos(server_url: str) -> None:
+    import io
+    import urllib.error
+    import urllib.request
+
+    from PIL import Image
+
+    body = io.BytesIO()
+    Image.new("L", (4000, 3000), 255).save(body, "PNG")
+    request = urllib.request.Request(server_url + "/api/predict", body.getvalue(), {"Content-Type": "image/png"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 413
+    assert "the drawing page at / shrinks photos" in json.loads(refused.value.read())["error"]
+
+
+def test_a_tiff_the_browser_cannot_show_is_read_by_the_server(page: Any, tmp_path: Path) -> None:
+    from PIL import Image, ImageDraw
+
+    scan = Image.new("L", (300, 300), 255)
+    ImageDraw.Draw(scan).line([(90, 60), (210, 60), (130, 250)], fill=0, width=18)
+    scan.save(tmp_path / "scan.tif")
+    page.locator("#file").set_input_files(str(tmp_path / "scan.tif"))
+    sync_api.expect(page.locator("#answer")).to_have_text("7")
+
+
+def test_a_file_that_is_not_an_image_is_refused_in_words_and_the_drawing_stays(page: Any, tmp_path: Path) -> None:
+    draw(page, SEVEN)
+    assert wait_for_final_answer(page) == "7"
+    (tmp_path / "notes.txt").write_text("not an image")
+    page.locator("#file").set_input_files(str(tmp_path / "notes.txt"))
+    sync_api.expect(page.locator("#status")).to_contain_text("Can't read this file (notes.txt): it is not an image")
+    assert page.locator("#answer").inner_text() == "7" and page.locator("#clear").is_enabled()
+    page.keyboard.press("Enter")  # the drawing is still there: it is read again
+    sync_api.expect(page.locator("#answer")).to_have_text("7")
+
+
+def test_undo_after_opening_a_photo_brings_the_drawing_back(page: Any, tmp_path: Path) -> None:
+    from PIL import Image, ImageDraw
+
+    photo = Image.new("RGB", (400, 300), (200, 196, 186))
+    ImageDraw.Draw(photo).line([(200, 40), (195, 260)], fill=(30, 30, 40), width=16)
+    photo.save(tmp_path / "one.jpg")
+    draw(page, SEVEN)
+    assert wait_for_final_answer(page) == "7"
+    page.locator("#file").set_input_files(str(tmp_path / "one.jpg"))
+    sync_api.expect(page.locator("#answer")).to_have_text("1")
+    page.keyboard.press("Control+z")
+    sync_api.expect(page.locator("#answer")).to_have_text("7")
+
+
+def test_wrong_refuses_a_number_with_another_count_of_digits(page: Any) -> None:
+    draw_seventeen(page)
+    page.get_by_role("button", name="Wrong?").click()
+    downloads: list[Any] = []
+    page.on("download", lambda download: downloads.append(download))
+    page.locator("#correction-label").fill("12345")
+    page.keyboard.press("Enter")
+    sync_api.expect(page.locator("#status")).to_contain_text("shows 2 digits, not 5")
+    assert page.locator("#correction").is_visible() and not downloads  # nothing saved; the form stays

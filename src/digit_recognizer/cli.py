@@ -53,7 +53,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         description="Recognize handwritten digits: train and evaluate the CNN, read digits from images, "
         "draw them in a window or a web page.",
         epilog="Run `digits VERB --help` for a verb's options.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"digit-recognizer {__version__}")
     verbs = parser.add_subparsers(title="verbs", metavar="VERB")
@@ -63,8 +63,25 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Each option's default said once: in its help's own words when it has them, else the value.
+
+    argparse's ArgumentDefaultsHelpFormatter appends the raw value to every option, so an
+    option whose help explains its default ("default: all cores") read "(default: None)"
+    too, and flags read "(default: False)". Flags and options without a value get nothing.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or not action.option_strings or action.nargs == 0:
+            return text
+        if action.default is None or action.default == argparse.SUPPRESS or action.default in ([], ()):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def _verb(verbs: Any, name: str, help: str) -> argparse.ArgumentParser:
-    return verbs.add_parser(name, help=help, description=help, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    return verbs.add_parser(name, help=help, description=help, formatter_class=HelpFormatter)
 
 
 def _data_dir_option(p: argparse.ArgumentParser) -> None:
@@ -156,7 +173,10 @@ def add_train(verbs: Any) -> None:
         help="training images held out for validation; 0 trains on all 60,000 and keeps the last epoch",
     )
     p.add_argument(
-        "--limit", type=_whole(1), default=None, help="train on only this many images (quick runs; >= one batch)"
+        "--limit",
+        type=_whole(1),
+        default=None,
+        help="train on only this many images (quick runs; >= one batch; default: all)",
     )
     p.add_argument("--no-augment", dest="augment", action="store_false", help="turn augmentation off")
     p.add_argument(
@@ -166,7 +186,7 @@ def add_train(verbs: Any) -> None:
         "--unipen-variants",
         type=_whole(1),
         default=d["unipen_variants"],
-        help="times each UNIPEN training digit is drawn, in varied input styles (default %(default)s)",
+        help="times each UNIPEN training digit is drawn, in varied input styles",
     )
     p.add_argument(
         "--no-unipen-vary",
@@ -192,8 +212,7 @@ def add_train(verbs: Any) -> None:
         "--junk",
         type=_whole(0),
         default=d["junk"],
-        help="images of the 'not a digit' class (taps, dashes, scribbles...); 0 = a 10-class model "
-        "(default %(default)s)",
+        help="images of the 'not a digit' class (taps, dashes, scribbles...); 0 = a 10-class model",
     )
     p.add_argument("--device", choices=DEVICES, default="auto", help="where to train")
     p.add_argument(
@@ -493,10 +512,14 @@ def add_serve(verbs: Any) -> None:
         help="largest image accepted, by its decoded pixel count, checked before decoding (default: 4)",
     )
     p.add_argument(
-        "--header-timeout", type=_positive_number, default=None, metavar="S", help="seconds to send headers (10)"
+        "--header-timeout",
+        type=_positive_number,
+        default=None,
+        metavar="S",
+        help="seconds to send headers (default: 10)",
     )
     p.add_argument(
-        "--body-timeout", type=_positive_number, default=None, metavar="S", help="seconds to send a body (30)"
+        "--body-timeout", type=_positive_number, default=None, metavar="S", help="seconds to send a body (default: 30)"
     )
     p.add_argument(
         "--send-timeout",
@@ -510,8 +533,8 @@ def add_serve(verbs: Any) -> None:
         type=_positive_int,
         default=None,
         metavar="N",
-        help="open connections per worker (1000, or fewer to fit the open-file limit); over it, the connection "
-        "waiting longest for its headers is closed",
+        help="open connections per worker (default: 1000, or fewer to fit the open-file limit); over it, the "
+        "connection waiting longest for its headers is closed",
     )
     p.add_argument(
         "--allowed-hosts",

@@ -137,11 +137,12 @@ def result_for(
 
 
 def as_result(path: Path | str, found: Prediction | NumberPrediction) -> dict[str, Any]:
-    """The JSON shape of `digits predict --json` for a prediction already made."""
-    if isinstance(found, NumberPrediction):
-        best = found.digits[0].prediction if len(found.digits) == 1 else None
-        single = best.to_dict() if best else {"digit": None, "confidence": found.confidence, "probabilities": []}
-        return {"path": str(path), **single, **found.to_dict()}
+    """The JSON shape of `digits predict --json` for a prediction already made.
+
+    A number carries only the number's fields: ``"digit": null`` and empty probabilities
+    mean "no digit" in a one-digit answer, so they are left out rather than sent with
+    another meaning (each digit's own fields are in ``"digits"``).
+    """
     return {"path": str(path), **found.to_dict()}
 
 

@@ -3,8 +3,9 @@
 Read in this order: ``logic`` (the drawing, recognition on a worker thread, the words
 shown: no Tk, tested without a display), ``panels`` (the parts around the canvas),
 ``window`` (the window that wires them to events), ``corrections`` ("Wrong?"),
-``settings`` (what is remembered between runs). Corrections are written by ``digit_recognizer.corrections``, shared
-with the web app. ``run`` below is what the CLI calls.
+``settings`` (what is remembered between runs), ``theme`` (light or dark, as the system is).
+Corrections are written by ``digit_recognizer.corrections``, shared with the web app.
+``run`` below is what the CLI calls.
 """
 
 from __future__ import annotations
@@ -58,11 +59,11 @@ class NoDisplay(Exception):
 
 def open_root() -> Any:
     """The Tk root window, or NoDisplay with advice when there is no screen (SSH, a server)."""
-    advice = "Use `digits serve` and open the page in a browser, or `digits predict IMAGE` to read image files."
+    advice = "use `digits serve` and open the page in a browser, or `digits predict IMAGE` to read image files."
     try:
         import tkinter as tk
     except ImportError:
-        raise NoDisplay(f"tkinter is not installed (Debian/Ubuntu: apt-get install python3-tk). {advice}") from None
+        raise NoDisplay(f"tkinter is not installed (Debian/Ubuntu: apt-get install python3-tk); {advice}") from None
     try:
         root = tk.Tk(className="digits")
     except tk.TclError as exc:

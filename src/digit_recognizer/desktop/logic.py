@@ -34,8 +34,8 @@ from ..recognizer import NumberPrediction, Prediction, Recognizer
 
 PAPER_DIGIT = (280, 280)  # paper size for one digit: 10x MNIST's 28x28, in paper pixels
 PAPER_NUMBER = (840, 280)  # number mode: room for three or four digits side by side
-DEFAULT_BRUSH = 20  # pen width in paper pixels: a 200 px tall digit gets MNIST's ~1:10 stroke-to-height ratio
-BRUSH_RANGE = (6, 48)  # the brush slider's limits, paper pixels
+DEFAULT_BRUSH = 24  # pen width on screen, in pixels of a 96 dpi screen: the same in both modes, at any size
+BRUSH_RANGE = (6, 48)  # the brush slider's limits, in the same pixels
 MIN_STEP = 1.0  # paper pixels: pointer moves shorter than this add no point to a stroke
 PEN_SHARE = 1 / 7  # the model's pen is at most this share of the drawing's size (small digits stay legible)
 MIN_PEN = 4.0  # paper pixels: the thinnest pen the model is given (a tap stays a visible dot)
@@ -105,25 +105,17 @@ class Drawing:
         self._drawing_stroke = False
         self.history.replace([Stroke(s.width, list(s.points)) for s in strokes])
 
-    def resize(self, size: tuple[int, int]) -> None:
-        """Change the paper (digit or number mode); strokes that would fall outside are brought in.
+    def set_paper(self, size: tuple[int, int]) -> None:
+        """Change the paper (digit or number mode) and keep every stroke as drawn.
 
-        Every stroke the history holds is moved the same way, so undo and redo never
-        bring back a stroke outside the paper, where it could not be seen.
+        Nothing is moved or scaled: a mode switch is not an edit, so there is nothing for
+        undo to restore. The paper grows past ``size`` where strokes the history holds
+        (shown, undone or cleared) reach further, so none falls outside it, now or after
+        an undo; the window then shows the wider paper at a smaller scale.
         """
-        self.size = size
         box = ink.bounding_box(self.history.every_stroke())
-        if box is None:
-            return
-        x0, y0, x1, y1 = box
-        if x0 >= 0 and y0 >= 0 and x1 <= size[0] and y1 <= size[1]:
-            return
-        scale = min(1.0, size[0] / (x1 - x0), size[1] / (y1 - y0))
-        dx = (size[0] - (x1 - x0) * scale) / 2 - x0 * scale
-        dy = (size[1] - (y1 - y0) * scale) / 2 - y0 * scale
-        for stroke in self.history.every_stroke():
-            stroke.points[:] = [(x * scale + dx, y * scale + dy) for x, y in stroke.points]
-            stroke.width *= scale
+        reach = (0.0, 0.0) if box is None else (box[2], box[3])
+        self.size = (max(size[0], math.ceil(reach[0])), max(size[1], math.ceil(reach[1])))
 
     def snapshot(self) -> tuple[Stroke, ...]:
         """A copy of the strokes, safe to hand to another thread while drawing goes on."""
@@ -295,7 +287,11 @@ class Readout:
 
 
 def readout(recognition: Recognition | None, number_mode: bool) -> Readout:
-    """The words and bars for a recognition (None: the empty-canvas prompt)."""
+    """The words and bars for a recognition (None: the empty-canvas prompt).
+
+    "Draw bigger" comes only with an answer: a dot or a dash is "not a digit", and
+    drawing it bigger would not make it one.
+    """
     result = recognition.result if recognition else None
     hint = f"\n{DRAW_BIGGER}" if recognition and recognition.small else ""
     if isinstance(result, Prediction) and result.digit is not None:
@@ -318,8 +314,8 @@ def readout(recognition: Recognition | None, number_mode: bool) -> Readout:
         and recognition
         and (recognition.seen or result.reason != BLANK)
     ):
-        return Readout("?", result.reason + hint, result.probabilities or (0.0,) * 10, None, "")
-    return Readout("", (PROMPT_NUMBER if number_mode else PROMPT_DIGIT) + hint, (0.0,) * 10, None, "")
+        return Readout("?", result.reason, result.probabilities or (0.0,) * 10, None, "")
+    return Readout("", PROMPT_NUMBER if number_mode else PROMPT_DIGIT, (0.0,) * 10, None, "")
 
 
 def sureness(prediction: Prediction) -> str:
@@ -367,16 +363,29 @@ class Reading:
 
 
 class Recent:
-    """The last few readings, newest first; the same drawing is kept once."""
+    """The last few readings, newest first: one per drawing, the same drawing kept once.
+
+    Every pen lift is read, but a drawing of "2025" is one reading, not "2", "20", "202"
+    and "2025": a reading of the newest drawing with strokes added or taken away (one
+    holds the other's strokes, in order) replaces it instead of pushing out older ones.
+    """
 
     def __init__(self, size: int = 6, on_change: Callable[[], None] | None = None) -> None:
         self.items: deque[Reading] = deque(maxlen=size)
         self.on_change = on_change
 
     def add(self, reading: Reading) -> bool:
-        if not reading.answer or (self.items and self.items[0].strokes == reading.strokes):
+        if not reading.answer or (self.items and self.items[0] == reading):
             return False
+        if self.items and _continues(self.items[0].strokes, reading.strokes):
+            self.items.popleft()
         self.items.appendleft(reading)
         if self.on_change:
             self.on_change()
         return True
+
+
+def _continues(older: Sequence[Stroke], newer: Sequence[Stroke]) -> bool:
+    """One drawing is the other with strokes added at the end (or undone from it)."""
+    shorter, longer = sorted((tuple(older), tuple(newer)), key=len)
+    return bool(shorter) and longer[: len(shorter)] == shorter

@@ -14,40 +14,43 @@ import numpy as np
 from PIL import Image
 
 from .logic import Reading, Readout
+from .theme import Palette
 
-ACCENT, BAR, BACKDROP, TRACK = "#1d4ed8", "#94a3b8", "#e5e7eb", "#eef2f6"
+DETAIL_LINES = 4  # the hint under the answer: confidence, per-digit figures, "draw bigger", and a wrapped line
+CONFIRM_S = 10.0  # "Thanks! Saved ..." goes away after this many seconds (or when the next drawing starts)
 
 
 class ResultPanel:
     """The reading: the answer large, its confidence, what the model saw, and a bar per digit."""
 
-    def __init__(self, parent: Any, fonts: dict[str, Any], dpi: float, surface: str) -> None:
+    def __init__(self, parent: Any, fonts: dict[str, Any], dpi: float, palette: Palette) -> None:
         import tkinter as tk
         from tkinter import ttk
 
         from PIL import ImageTk  # needs tkinter, so imported only with the window
 
+        self.palette = palette
         self.frame = ttk.Frame(parent, padding=int(8 * dpi))
         pad = int(8 * dpi)
         width = int(240 * dpi)
-        # The headline sits in a frame of fixed pixel size: its font never changes the layout.
-        box = tk.Frame(self.frame, width=width, height=fonts["headline"].metrics("linespace") + 4, background=surface)
-        box.pack_propagate(False)
-        box.pack()
-        self.headline = tk.Label(box, font=fonts["headline"], anchor="center", background=surface)
+        # The headline and the hint sit in frames of fixed pixel size: their text never changes the layout.
+        self.headline = ttk.Label(
+            _fixed_box(self.frame, width, fonts["headline"].metrics("linespace") + 4),
+            font=fonts["headline"],
+            anchor="center",
+        )
         self.headline.pack(fill="both", expand=True)
         self._headline_font, self._headline_size = fonts["headline"], int(fonts["headline"].cget("size"))
-        self.detail = tk.Label(
-            self.frame, font=fonts["small"], height=3, width=1, wraplength=width, justify="center", background=surface
-        )
-        self.detail.pack(fill="x")
+        self.detail_box = _fixed_box(self.frame, width, fonts["small"].metrics("linespace") * DETAIL_LINES + 4)
+        self.detail = ttk.Label(self.detail_box, font=fonts["small"], wraplength=width, justify="center", anchor="n")
+        self.detail.pack(side="top", fill="x")  # from the top: a longer hint loses its last line, never its first
         ttk.Label(self.frame, text="what the model sees", font=fonts["small"]).pack(pady=(pad // 2, 0))
         self.preview_box = (width, round(28 * 2.5 * dpi))
         self._photo = ImageTk.PhotoImage("RGB", self.preview_box, master=parent)
-        red, green, blue = parent.winfo_rgb(surface)  # 16-bit channels
+        red, green, blue = parent.winfo_rgb(palette.surface)  # 16-bit channels
         self._backdrop = (red // 257, green // 257, blue // 257)
-        tk.Label(self.frame, image=self._photo, borderwidth=0, background=surface).pack()
-        self.bars = tk.Canvas(self.frame, highlightthickness=0, width=width, background=surface)
+        ttk.Label(self.frame, image=self._photo, borderwidth=0).pack()
+        self.bars = tk.Canvas(self.frame, highlightthickness=0, width=width, background=palette.surface)
         self.bars.pack(pady=(pad // 2, 0))
         self.caption = ttk.Label(self.frame, font=fonts["small"], width=34, anchor="center")
         self.caption.pack()
@@ -61,7 +64,7 @@ class ResultPanel:
         self._photo.paste(preview_image(seen, self.preview_box, self._backdrop))
         for d, (p, (bar, value, top, bottom)) in enumerate(zip(view.bars, self._rows, strict=True)):
             self.bars.coords(bar, self._bar_x, top, self._bar_x + max(1.0, p * self._bar_w), bottom)
-            self.bars.itemconfigure(bar, fill=ACCENT if d == view.highlight else BAR)
+            self.bars.itemconfigure(bar, fill=self.palette.accent if d == view.highlight else self.palette.bar)
             self.bars.itemconfigure(value, text=f"{p:.0%}" if view.highlight is not None else "")
 
     def _fit_headline(self, chars: int) -> None:
@@ -80,10 +83,11 @@ class ResultPanel:
         self._rows: list[tuple[int, int, float, float]] = []  # (bar item, value item, top, bottom)
         for d in range(10):
             top, bottom = d * line + 2, (d + 1) * line - 2
-            c.create_text(0, (top + bottom) / 2, text=str(d), anchor="w", font=small)
-            c.create_rectangle(self._bar_x, top, self._bar_x + self._bar_w, bottom, fill=TRACK, outline="")
-            bar = c.create_rectangle(self._bar_x, top, self._bar_x + 1, bottom, fill=BAR, outline="")
-            value = c.create_text(width, (top + bottom) / 2, anchor="e", font=small)
+            ink, track = self.palette.ink, self.palette.track
+            c.create_text(0, (top + bottom) / 2, text=str(d), anchor="w", font=small, fill=ink)
+            c.create_rectangle(self._bar_x, top, self._bar_x + self._bar_w, bottom, fill=track, outline="")
+            bar = c.create_rectangle(self._bar_x, top, self._bar_x + 1, bottom, fill=self.palette.bar, outline="")
+            value = c.create_text(width, (top + bottom) / 2, anchor="e", font=small, fill=ink)
             self._rows.append((bar, value, top, bottom))
 
 
@@ -122,7 +126,11 @@ class RecentBar:
 
 
 class CorrectionRow:
-    """ "Wrong?": ten digit buttons, or a box to type the right number. Its row is always there."""
+    """ "Wrong?": ten digit buttons, or a box to type the right number; then "Thanks! Saved ...".
+
+    Its row is always there. ``state`` is what it shows: None, "digit", "number" or "saved";
+    the confirmation closes by itself after ``CONFIRM_S`` seconds.
+    """
 
     def __init__(
         self, parent: Any, on_digit: Callable[[int], None], on_number: Callable[[], None], on_close: Callable[[], None]
@@ -139,27 +147,38 @@ class CorrectionRow:
         self.save_button = ttk.Button(self.frame, text="Save", command=on_number)
         self.cancel = ttk.Button(self.frame, text="Cancel", command=on_close)
         self.take_back = ttk.Button(self.frame, text="Take it back")
-        self.is_open = False
+        self.state: str | None = None
+        self._timer: str | None = None
 
-    def open_saved(self, message: str, on_take_back: Callable[[], None]) -> None:
+    @property
+    def is_open(self) -> bool:
+        """Asking for the right answer (the confirmation is not asking anything)."""
+        return self.state in ("digit", "number")
+
+    def open_saved(self, message: str, on_take_back: Callable[[], None], seconds: float | None = None) -> None:
         """After a correction was saved: say where, with a button to take it back (a mistyped label)."""
-        self._clear()
+        seconds = CONFIRM_S if seconds is None else seconds
+        self._clear("saved")
         self.prompt.configure(text=message)
         self.prompt.pack(side="left")
         self.take_back.configure(command=on_take_back)
         self.take_back.pack(side="left", padx=4)
-        self.is_open = False
+        self._timer = self.frame.after(int(seconds * 1000), self.dismiss_confirmation)
+
+    def dismiss_confirmation(self) -> None:
+        """Close "Thanks! Saved ..." (its time is up, or a new drawing starts); a question stays open."""
+        if self.state == "saved":
+            self.close()
 
     def open_digit(self) -> None:
-        self._clear()
+        self._clear("digit")
         self.prompt.configure(text="The right digit is (click or press 0-9):")
         self.prompt.pack(side="left")
         self.digit_buttons.pack(side="left", padx=4)
         self.cancel.pack(side="left", padx=4)
-        self.is_open = True
 
     def open_number(self, guess: str) -> None:
-        self._clear()
+        self._clear("number")
         self.prompt.configure(text="The right number is:")
         self.prompt.pack(side="left")
         self.number_entry.delete(0, "end")
@@ -169,17 +188,19 @@ class CorrectionRow:
         self.save_button.pack(side="left")
         self.cancel.pack(side="left", padx=4)
         self.number_entry.focus_set()
-        self.is_open = True
 
     def close(self) -> None:
-        self._clear()
-        self.is_open = False
+        self._clear(None)
 
     @property
     def wants_digits(self) -> bool:
-        return self.is_open and bool(self.digit_buttons.winfo_ismapped())
+        return self.state == "digit"
 
-    def _clear(self) -> None:
+    def _clear(self, state: str | None) -> None:
+        if self._timer is not None:
+            self.frame.after_cancel(self._timer)
+            self._timer = None
+        self.state = state
         for widget in (
             self.prompt,
             self.digit_buttons,
@@ -189,6 +210,16 @@ class CorrectionRow:
             self.take_back,
         ):
             widget.pack_forget()
+
+
+def _fixed_box(parent: Any, width: int, height: int) -> Any:
+    """A frame of fixed pixel size, packed in ``parent``: what it holds never resizes the window."""
+    from tkinter import ttk
+
+    box = ttk.Frame(parent, width=width, height=height)
+    box.pack_propagate(False)
+    box.pack()
+    return box
 
 
 def preview_image(

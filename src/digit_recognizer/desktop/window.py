@@ -17,6 +17,7 @@ from .. import corrections as saved
 from ..ink import Point, Stroke
 from ..recognizer import Recognizer
 from . import settings as remembered
+from . import theme
 from .corrections import Corrector
 from .logic import (
     BRUSH_RANGE,
@@ -32,10 +33,10 @@ from .logic import (
     log_line,
     readout,
 )
-from .panels import BACKDROP, CorrectionRow, RecentBar, ResultPanel
+from .panels import CorrectionRow, RecentBar, ResultPanel
 
 SHORTCUTS = (
-    "Enter recognise · Esc/Delete clear · Ctrl+Z undo · Ctrl+Y redo · Ctrl+C copy · Ctrl+S save PNG"
+    "Enter recognize · Esc/Delete clear · Ctrl+Z undo · Ctrl+Y redo · Ctrl+C copy · Ctrl+S save PNG"
     " · Ctrl+M number mode · [ ] brush"
 )
 STATUS_S = 8.0  # a status message clears after this many seconds
@@ -54,6 +55,7 @@ class DrawingApp:
         log: Callable[[str], None] | None = None,
         corrections: Path | None = None,
         settings_file: Path | None = None,
+        theme_name: str | None = None,
     ) -> None:
         import tkinter as tk
         from tkinter import font, ttk
@@ -76,13 +78,11 @@ class DrawingApp:
         self._polling = False
         self._status_timer: str | None = None
         self._stroke_items: list[int] = []
-        self.corrector = Corrector(self)  # "Wrong?"
         self._dpi = root.winfo_fpixels("1i") / 96  # 1.0 on a standard screen, 1.5 at 144 dpi
+        self.corrector: Corrector  # "Wrong?", made with the correction row in _build
 
         root.title(f"Digit recognizer · model {recognizer.path.name}")
-        style = ttk.Style(root)
-        if "clam" in style.theme_names():
-            style.theme_use("clam")
+        self.palette = theme.apply(root, theme_name)  # light or dark, as the system is
         base = font.nametofont("TkDefaultFont").actual()
         self.fonts = {  # sizes in points: Tk scales them to the screen's DPI
             "headline": font.Font(root, family=base["family"], size=40, weight="bold"),
@@ -103,18 +103,25 @@ class DrawingApp:
         root, pad = self.root, int(6 * self._dpi)
         root.columnconfigure(0, weight=1)
         root.rowconfigure(0, weight=1)
-        surface = ttk.Style(root).lookup("TFrame", "background") or "#dcdad5"  # plain tk widgets match the theme
+        root.configure(background=self.palette.surface)
 
-        self.board = tk.Frame(root, background=BACKDROP, width=1, height=1)
+        self.board = ttk.Frame(root, width=1, height=1)  # the window's own colour: no box around the paper
         self.board.grid(row=0, column=0, sticky="nsew", padx=pad, pady=pad)
-        self.canvas = tk.Canvas(self.board, background="white", highlightthickness=0, borderwidth=0, cursor="pencil")
+        self.canvas = tk.Canvas(
+            self.board,
+            background="white",
+            highlightthickness=1,
+            highlightbackground=self.palette.backdrop,
+            borderwidth=0,
+            cursor="pencil",
+        )
         self.canvas.place(relx=0.5, rely=0.5, anchor="center")
         self.board.bind("<Configure>", lambda e: self._fit_canvas(e.width, e.height))
         self.canvas.bind("<ButtonPress-1>", self._pen_down)
         self.canvas.bind("<B1-Motion>", self._pen_move)
         self.canvas.bind("<ButtonRelease-1>", self._pen_up)
 
-        self.panel = ResultPanel(root, self.fonts, self._dpi, surface)
+        self.panel = ResultPanel(root, self.fonts, self._dpi, self.palette)
         self.panel.frame.grid(row=0, column=1, sticky="n")
 
         strip = ttk.Frame(root, padding=(pad, 0))
@@ -132,11 +139,11 @@ class DrawingApp:
         tools = ttk.Frame(root, padding=(pad, pad // 2))
         tools.grid(row=2, column=0, columnspan=2, sticky="ew")
         for text, command in [
-            ("Recognise", self.recognize_now),
+            ("Recognize", self.recognize_now),
             ("Clear", self.clear),
             ("Undo", self.undo),
             ("Redo", self.redo),
-            ("Wrong?", self.corrector.ask),
+            ("Wrong?", lambda: self.corrector.ask()),
             ("Save PNG…", self.save_as),
         ]:
             ttk.Button(tools, text=text, command=command, width=-7).pack(side="left", padx=(0, pad // 2))
@@ -145,15 +152,25 @@ class DrawingApp:
         )
 
         # The correction row keeps its height when empty: opening it never moves anything.
-        holder = tk.Frame(root, height=ttk.Button(root).winfo_reqheight() + 4)
+        holder = ttk.Frame(root, height=ttk.Button(root).winfo_reqheight() + 4)
         holder.grid(row=3, column=0, columnspan=2, sticky="ew", padx=pad)
         holder.pack_propagate(False)
-        self.correction = CorrectionRow(holder, self.corrector.digit, self.corrector.number, self.corrector.close)
-        self.correction.frame.pack(side="left", fill="y")
-
-        ttk.Label(root, text=SHORTCUTS, font=self.fonts["small"], foreground="#444").grid(
-            row=4, column=0, columnspan=2, sticky="w", padx=pad
+        self.correction = CorrectionRow(
+            holder, lambda d: self.corrector.digit(d), lambda: self.corrector.number(), lambda: self.corrector.close()
         )
+        self.correction.frame.pack(side="left", fill="y")
+        self.corrector = Corrector(  # "Wrong?"
+            self.correction,
+            self.drawing,
+            lambda: self.last,
+            self.recognizer,
+            self.corrections,
+            self.say,
+            root.focus_set,
+        )
+
+        self.shortcuts = ttk.Label(root, text=SHORTCUTS, font=self.fonts["small"], foreground=self.palette.muted)
+        self.shortcuts.grid(row=4, column=0, columnspan=2, sticky="w", padx=pad)
         self.status = ttk.Label(root, font=self.fonts["small"], anchor="w")
         self.status.grid(row=5, column=0, columnspan=2, sticky="ew", padx=pad, pady=(0, pad // 2))
 
@@ -164,8 +181,9 @@ class DrawingApp:
         the window never grows past the screen or moves the canvas under the pen.
         """
         root, pad = self.root, int(6 * self._dpi)
-        root.update_idletasks()
         screen_w, screen_h = root.winfo_screenwidth(), root.winfo_screenheight()
+        self.shortcuts.configure(wraplength=screen_w - 2 * pad - 16)  # two lines on a small screen
+        root.update_idletasks()
         below = sum(root.grid_bbox(0, row)[3] for row in range(1, 6))  # the rows under the board
         board_w = min(int(700 * self._dpi), screen_w - self.panel.frame.winfo_reqwidth() - 2 * pad - 16)
         room_h = screen_h - below - 2 * pad - 56  # leave room for the title bar and a panel of the desktop
@@ -226,7 +244,8 @@ class DrawingApp:
         return (event.x / self.scale, event.y / self.scale)
 
     def _pen_down(self, event: Any) -> None:
-        self.drawing.begin_stroke(self._paper_point(event), float(self.brush.get()))
+        self.correction.dismiss_confirmation()  # "Thanks! Saved ..." was about the drawing before
+        self.drawing.begin_stroke(self._paper_point(event), self._paper_width())
         self._stroke_items.append(self._draw_stroke(self.drawing.strokes[-1]))
 
     def _pen_move(self, event: Any) -> None:
@@ -263,6 +282,10 @@ class DrawingApp:
     def _redraw_strokes(self) -> None:
         self.canvas.delete("all")
         self._stroke_items = [self._draw_stroke(s) for s in self.drawing.strokes]
+
+    def _paper_width(self) -> float:
+        """The brush, in pixels of a 96 dpi screen, as a pen width on the paper: it draws what it says."""
+        return float(self.brush.get()) * self._dpi / self.scale
 
     def _change_brush(self, step: float) -> None:
         self.brush.set(min(BRUSH_RANGE[1], max(BRUSH_RANGE[0], self.brush.get() + step)))
@@ -360,11 +383,9 @@ class DrawingApp:
 
     def show_reading(self, reading: Reading) -> None:
         """A recent reading clicked: its drawing comes back (Ctrl+Z returns to the one before)."""
-        if reading.number_mode != self.number_mode.get():
-            self.number_mode.set(reading.number_mode)
-            self.drawing.resize(PAPER_NUMBER if reading.number_mode else PAPER_DIGIT)
-            self._fit_canvas(self.board.winfo_width(), self.board.winfo_height())
         self.drawing.show(reading.strokes)
+        self.number_mode.set(reading.number_mode)
+        self._set_paper()
         self._changed()
 
     def copy(self) -> None:
@@ -381,10 +402,15 @@ class DrawingApp:
         self._mode_changed()
 
     def _mode_changed(self) -> None:
-        self.drawing.resize(PAPER_NUMBER if self.number_mode.get() else PAPER_DIGIT)
-        self._fit_canvas(self.board.winfo_width(), self.board.winfo_height())
+        """The drawing stays as drawn (no stroke moves, so undo has nothing to restore) and is read again."""
+        self._set_paper()
         self.corrector.close()
-        self.recognize_now(final=False)
+        self.correction.dismiss_confirmation()
+        self.recognize_now()
+
+    def _set_paper(self) -> None:
+        self.drawing.set_paper(PAPER_NUMBER if self.number_mode.get() else PAPER_DIGIT)
+        self._fit_canvas(self.board.winfo_width(), self.board.winfo_height())
 
     def _on_escape(self, event: Any) -> None:
         if self.correction.is_open:

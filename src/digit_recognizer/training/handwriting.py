@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -89,13 +90,18 @@ def _cached(key: str, make: Callable[[], tuple[np.ndarray, np.ndarray]]) -> tupl
     return images, labels
 
 
+def _quiet() -> bool:
+    """No progress bars unless stderr is a terminal: in a log file they are kilobytes of redraws."""
+    return not sys.stderr.isatty()
+
+
 def _render_digits(
     samples: Sequence[InkSample], variants: int, seed: int, split: str, vary: bool, styles: float
 ) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng([seed, _stable(split)])
     names, weights = list(STYLE_WEIGHTS), np.array(list(STYLE_WEIGHTS.values()))
     images, labels = [], []
-    for sample in tqdm(samples, desc=f"rendering UNIPEN {split} writers", unit="digit", leave=False, disable=None):
+    for sample in tqdm(samples, desc=f"rendering UNIPEN {split} writers", unit="digit", leave=False, disable=_quiet()):
         for k, style in enumerate(rng.choice(names, size=variants, p=weights / weights.sum())):
             strokes = _take(sample, rng, styles) if vary and k > 0 else list(sample.strokes)
             x = as_model_input(synth.STYLES[str(style)](strokes, rng))
@@ -118,7 +124,7 @@ def _take(sample: InkSample, rng: np.random.Generator, styles: float) -> list[St
 def _render_junk(samples: Sequence[InkSample], count: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng([seed, _stable("junk")])
     images: list[np.ndarray] = []
-    with tqdm(total=count, desc="rendering junk", unit="image", leave=False, disable=None) as bar:
+    with tqdm(total=count, desc="rendering junk", unit="image", leave=False, disable=_quiet()) as bar:
         while len(images) < count:
             picture = _merged_pair(samples, rng) if rng.random() < PAIR_SHARE else synth.junk(rng)
             x = as_model_input(picture)

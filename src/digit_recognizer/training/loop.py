@@ -147,7 +147,15 @@ def train_one_epoch(
     seen = correct = 0
     loss_sum = 0.0
     start = time.perf_counter()
-    bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=True, dynamic_ncols=True)
+    on_terminal = sys.stderr.isatty()  # a log file gets one line per epoch, not a bar redrawn 20 times a second
+    bar = tqdm(
+        range(steps),
+        desc=f"epoch {epoch + 1}/{cfg.epochs}",
+        unit="batch",
+        leave=True,
+        dynamic_ncols=True,
+        disable=not on_terminal,
+    )
     for step in bar:
         idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
         x = split.x[idx].to(device, non_blocking=True).float().div_(255)
@@ -167,6 +175,12 @@ def train_one_epoch(
             rate = seen / (time.perf_counter() - start)
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}", img_s=f"{rate:.0f}")
     elapsed = time.perf_counter() - start
+    if not on_terminal:
+        print(
+            f"epoch {epoch + 1}/{cfg.epochs}  loss {loss_sum / seen:.4f}  acc {correct / seen:.4f}  "
+            f"{seen / elapsed:.0f} images/s  {elapsed:.0f} s",
+            flush=True,
+        )
     return {
         "train_loss": loss_sum / seen,
         "train_acc": correct / seen,

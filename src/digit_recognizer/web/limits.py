@@ -63,7 +63,7 @@ class ImageTooLarge(Exception):
         super().__init__(
             f"the image is {size}, more than this server's "
             f"limit of {limit / 1e6:g} megapixels; shrink or crop it to the digit (a few hundred pixels a side is "
-            "plenty)"
+            "plenty; the drawing page at / shrinks photos itself before sending them)"
         )
 
 

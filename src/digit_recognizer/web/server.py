@@ -165,12 +165,14 @@ class DigitResult(BaseModel):
 
 
 class PredictResult(BaseModel):
-    """The same fields as one line of `digits predict --json`."""
+    """The same fields as one line of `digits predict --json`: a digit's, or (multi mode) a number's."""
 
     path: str = Field(description="the uploaded file name, or 'body' for a raw image body")
-    digit: int | None = Field(description="the digit, or null when there is none (multi mode: when not exactly one)")
+    digit: int | None = Field(None, description="one-digit mode: the digit, or null when there is none")
     confidence: float = Field(description="probability of the answer (multi mode: product over the digits)")
-    probabilities: list[float] = Field(description="ten probabilities for digits 0-9, empty when no single digit")
+    probabilities: list[float] | None = Field(
+        None, description="one-digit mode: ten probabilities for digits 0-9, empty when there is no digit"
+    )
     reason: str | None = Field(None, description="why no digit was found (blank image, only specks)")
     number: str | None = Field(None, description="multi mode: the digits read left to right")
     digits: list[DigitResult] | None = Field(None, description="multi mode: each digit found, left to right")

@@ -11,6 +11,7 @@ import { Pad } from "./pad.js";
 import { buildBars, percent, secondBest, showBars, showPreview } from "./results.js";
 
 const THROTTLE_MS = 120; // live predictions while drawing: at most about 8 per second
+const UPLOAD_SIDE = 1600; // a photo is shrunk to this many pixels on its longer side before it is sent
 const TEXT = {
   digit: { prompt: "Draw a digit here", start: "Draw a digit to start.", right: "The right digit:" },
   number: { prompt: "Draw a number here, digits side by side", start: "Draw a number to start.",
@@ -20,7 +21,7 @@ const TEXT = {
 const $ = (id) => document.getElementById(id);
 const pad = new Pad($("pad"));
 const ui = {
-  prompt: $("prompt"), answer: $("answer"), detail: $("answer-detail"), status: $("status"),
+  wrap: $("canvas-wrap"), prompt: $("prompt"), answer: $("answer"), detail: $("answer-detail"), status: $("status"),
   announce: $("announce"), bars: $("bars"), preview: $("preview"), chips: $("number-digits"), model: $("model-info"),
   undo: $("undo"), redo: $("redo"), clear: $("clear"), recognize: $("recognize"), save: $("save"),
   pen: $("pen"), penValue: $("pen-value"), photo: $("photo"), file: $("file"),
@@ -85,7 +86,12 @@ function changed(inkRemoved) {
   scheduleRecognition(true);
 }
 
-const undo = () => pad.undo() && changed(true);
+function undo() {
+  const photo = Boolean(pad.photo);
+  if (!pad.undo()) return;
+  if (photo) state.upload = null; // back to the drawing the photo replaced
+  changed(true);
+}
 const redo = () => pad.redo() && changed(true);
 function clearPad() {
   state.upload = null;
@@ -95,7 +101,7 @@ function clearPad() {
 function updateControls() {
   const empty = pad.isEmpty;
   ui.prompt.hidden = !empty;
-  ui.undo.disabled = !pad.history.undos.length;
+  ui.undo.disabled = !pad.history.undos.length && !pad.photo;
   ui.redo.disabled = !pad.history.redos.length;
   ui.clear.disabled = empty;
   ui.recognize.disabled = empty;
@@ -295,20 +301,53 @@ async function showModel() {
 
 // ------------------------------------------------------------------ photos and files
 
+// A phone photo is 12 megapixels or more: far more than a digit needs, and more than the server
+// takes. It is shrunk here first. A file the browser cannot decode (a TIFF) is sent as it is,
+// since the server may read it; one nobody can read is refused in words, and the drawing and
+// the answer on screen stay as they were.
 async function openImage(input) {
   const file = input.files && input.files[0];
   input.value = "";
   if (!file) return;
-  try {
-    pad.showPhoto(await createImageBitmap(file));
-  } catch {
-    pad.showPhoto(null);
+  setStatus(`reading ${file.name}…`);
+  const bitmap = await createImageBitmap(file, { imageOrientation: "from-image" }).catch(() => null);
+  if (!bitmap && !(await serverReads(file))) {
+    setStatus(`Can't read this file (${file.name}): it is not an image. Open a PNG, JPEG, TIFF or WebP.`, true);
+    return;
   }
-  state.upload = file;
+  const body = bitmap ? await shrunk(bitmap, file) : file;
+  const answer = await predict(body, pad.mode);
+  if (!answer.ok) {
+    setStatus(`Can't read this file (${file.name}): ${answer.message}.`, true);
+    return;
+  }
+  pad.showPhoto(bitmap, file.name);
+  state.upload = body;
   state.epoch++;
   closeCorrection();
   updateControls();
-  scheduleRecognition(true);
+  const request = { seq: ++state.seq, epoch: state.epoch, version: ++state.version, mode: pad.mode };
+  state.lastSent = performance.now();
+  arrived(request, answer, true);
+}
+
+// Images the server reads but browsers do not show, told by their first bytes: TIFF, PGM/PPM/PBM.
+async function serverReads(file) {
+  const head = new Uint8Array(await file.slice(0, 4).arrayBuffer());
+  const text = String.fromCharCode(...head);
+  return text === "II*\0" || text === "MM\0*" || /^P[1-6]\s/.test(text);
+}
+
+// The photo as a JPEG of at most UPLOAD_SIDE pixels a side (the file itself when it is small enough).
+async function shrunk(bitmap, file) {
+  const fit = Math.min(1, UPLOAD_SIDE / Math.max(bitmap.width, bitmap.height));
+  if (fit === 1) return file;
+  const canvas = Object.assign(document.createElement("canvas"), {
+    width: Math.round(bitmap.width * fit), height: Math.round(bitmap.height * fit),
+  });
+  canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.9));
+  return new File([blob], file.name.replace(/\.[^.]*$/, "") + ".jpg", { type: "image/jpeg" });
 }
 
 // ------------------------------------------------------------------ saving and corrections
@@ -338,6 +377,8 @@ async function submitCorrection(event) {
     setStatus(single ? "Type one digit, 0-9." : "Type the number with the digits 0-9 only.", true);
     return;
   }
+  const result = single ? state.lastResult : splitAs(label.length);
+  if (!result) return;
   const [width, height] = [pad.canvas.width / pad.scale, pad.canvas.height / pad.scale];
   const correction = { label, drawing: pad.toInk(), pen: pad.penWidth(), width, height };
   closeCorrection();
@@ -347,24 +388,39 @@ async function submitCorrection(event) {
     return;
   }
   download(await pad.png(), `${label}-${stamp()}.png`);
-  const lines = inkLines(correction, state.lastResult, pad.scale);
+  const lines = inkLines(correction, result, pad.scale);
   download(new Blob([lines], { type: "application/x-ndjson" }), `${label}-${stamp()}.ndjson`);
   setStatus(`This server does not store corrections: the drawing, labelled ${label}, was downloaded instead.`);
 }
 
+// A number correction needs one digit per digit drawn: each is saved with the strokes of its
+// own box. A label of another length is refused in words, and the form stays open to fix it.
+function splitAs(count) {
+  const read = state.lastResult;
+  const found = read.digits ? read.digits.length : 1;
+  if (found === count) return read;
+  const digits = `${found} digit${found === 1 ? "" : "s"}`;
+  setStatus(`The drawing shows ${digits}, not ${count}: type ${digits}, or draw the number again with ` +
+    "its digits apart.", true);
+  return null;
+}
+
 // ------------------------------------------------------------------ modes and keys
 
+// The drawing (or the opened photo) stays as it is, undo history and all, and is read again
+// in the new mode: switching is how a user asks "and as a number?".
 function setMode(mode) {
-  state.epoch++;
+  state.epoch++; // an answer on its way is for the other mode
   state.selected = 0;
-  state.upload = null;
   document.body.classList.toggle("number-mode", mode === "number");
   pad.setMode(mode);
+  ui.wrap.style.aspectRatio = `${pad.size[0]} / ${pad.size[1]}`;
   pad.canvas.setAttribute(
     "aria-label", `Drawing area: draw ${mode === "digit" ? "a digit" : "a number"} with a mouse, a finger or a pen`);
   ui.prompt.textContent = TEXT[mode].prompt;
   closeCorrection();
-  showEmpty();
+  if (pad.isEmpty) showEmpty();
+  else scheduleRecognition(true);
 }
 
 // The desktop app's keys: Enter recognize, Esc or Delete clear, Ctrl+Z undo, Ctrl+Y redo, Ctrl+M mode, Ctrl+S save.

@@ -36,6 +36,8 @@ export class History {
     this.undos.push(step);
     return true;
   }
+  // Every stroke held (shown, undone or cleared): what the paper must have room for.
+  everyStroke() { return [this.strokes, ...this.undos.flat(), ...this.redos.flat()].flat(); }
 }
 
 export class Pad {
@@ -45,28 +47,35 @@ export class Pad {
     this.history = new History();
     this.drawing = null; // the stroke under the pointer: {width, points}
     this.photo = null; // an opened image shown instead of strokes
+    this.photoClearedInk = false; // opening it cleared a drawing (undo brings that back)
     this.mode = "digit";
+    this.size = SIZES.digit; // the paper in canvas units: the mode's, or wider where the ink reaches further
     this.scale = 1; // backing-store pixels per canvas unit (sharp lines on high-DPI screens)
   }
 
   get strokes() { return this.history.strokes; }
   get isEmpty() { return !this.strokes.length && !this.drawing && !this.photo; }
 
+  // Digit or number mode. The drawing (and its undo history, and an opened photo) stays as
+  // drawn: no stroke moves; the paper grows past the mode's size where the ink reaches further.
   setMode(mode) {
     this.mode = mode;
-    this.history = new History();
-    this.drawing = null;
-    this.photo = null;
     const [w, h] = SIZES[mode];
+    let [right, bottom] = [0, 0];
+    for (const stroke of this.history.everyStroke()) {
+      const r = stroke.width / 2;
+      for (const p of stroke.points) [right, bottom] = [Math.max(right, p.x + r), Math.max(bottom, p.y + r)];
+    }
+    this.size = [Math.max(w, Math.ceil(right)), Math.max(h, Math.ceil(bottom))];
     this.scale = Math.min(2, Math.max(1, window.devicePixelRatio || 1));
-    this.canvas.width = Math.round(w * this.scale);
-    this.canvas.height = Math.round(h * this.scale);
+    this.canvas.width = Math.round(this.size[0] * this.scale);
+    this.canvas.height = Math.round(this.size[1] * this.scale);
     this.redraw();
   }
 
   toCanvas(event) {
     const rect = this.canvas.getBoundingClientRect();
-    const [w, h] = SIZES[this.mode];
+    const [w, h] = this.size;
     return { x: ((event.clientX - rect.left) * w) / rect.width, y: ((event.clientY - rect.top) * h) / rect.height };
   }
 
@@ -90,7 +99,17 @@ export class Pad {
     return true;
   }
 
-  undo() { return !this.drawing && this.history.undo() && (this.redraw(), true); }
+  // Undo after opening a photo takes the photo away and brings back the drawing it replaced.
+  undo() {
+    if (this.drawing) return false;
+    if (this.photo) {
+      this.photo = null;
+      if (this.photoClearedInk) this.history.undo();
+      this.redraw();
+      return true;
+    }
+    return this.history.undo() && (this.redraw(), true);
+  }
   redo() { return !this.drawing && this.history.redo() && (this.redraw(), true); }
   clear() {
     this.drawing = null;
@@ -101,10 +120,12 @@ export class Pad {
     return cleared || hadPhoto;
   }
 
-  showPhoto(bitmap) {
-    this.history = new History();
+  // An opened image, shown instead of the strokes; `bitmap` null: one the browser cannot show
+  // (a TIFF, say) but the server read: its name stands in for it.
+  showPhoto(bitmap, name) {
     this.drawing = null;
-    this.photo = bitmap;
+    this.photoClearedInk = this.history.clear(); // undoable: the drawing is not lost
+    this.photo = bitmap || { name };
     this.redraw();
   }
 
@@ -113,10 +134,15 @@ export class Pad {
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.fillStyle = "#ffffff";
     ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
-    if (this.photo) {
+    if (this.photo && this.photo.width) {
       const fit = Math.min(this.canvas.width / this.photo.width, this.canvas.height / this.photo.height);
       const [w, h] = [this.photo.width * fit, this.photo.height * fit];
       ctx.drawImage(this.photo, (this.canvas.width - w) / 2, (this.canvas.height - h) / 2, w, h);
+    } else if (this.photo) {
+      ctx.fillStyle = "#5f6675";
+      ctx.font = `${16 * this.scale}px system-ui, sans-serif`;
+      ctx.textAlign = "center";
+      ctx.fillText(`${this.photo.name}: no preview here`, this.canvas.width / 2, this.canvas.height / 2);
     }
     ctx.setTransform(this.scale, 0, 0, this.scale, 0, 0);
     for (const stroke of this.strokes) this.drawStroke(stroke, 0);
