@@ -26,7 +26,7 @@ from bench_numbers import by_writer, make_cases
 
 from digit_recognizer import Recognizer, unipen
 from digit_recognizer import segment as _segment_function  # noqa: F401 (the module is loaded with it)
-from digit_recognizer.preprocess import _load, find_ink
+from digit_recognizer.preprocess import load_ink
 
 seg = sys.modules["digit_recognizer.segment"]
 PARAMETERS = (
@@ -73,9 +73,8 @@ def main() -> int:
     recognizer = Recognizer.load(args.model)
     cases = []
     for case in make_cases(args.n, by_writer(unipen.load(("val",)).samples), args.seed):
-        gray, _ = _load(case.image)
-        ink, labels = find_ink(gray)
-        cases.append((case.truth, case.spacing, seg._Reader(ink, labels, recognizer.scores), labels))
+        ink = load_ink(case.image)
+        cases.append((case.truth, case.spacing, seg._Reader(ink.strength, ink.labels, recognizer.scores), ink.labels))
     best = accuracy(cases)
     print(f"start {best}")
     for _ in range(args.rounds):
