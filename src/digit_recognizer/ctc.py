@@ -26,6 +26,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,7 @@ class Line:
 
     def columns(self, first_frame: int, stop_frame: int) -> tuple[float, float]:
         """The analysis-image columns [x0, x1) that frames [first, stop) cover."""
-        to_x = lambda c: self.x0 + (c - MARGIN) / self.factor  # noqa: E731
+        to_x = lambda c: self.x0 + (c - MARGIN) / self.factor
         return to_x(first_frame * STRIDE), to_x(stop_frame * STRIDE)
 
 
@@ -180,7 +181,7 @@ class SequenceReader:
         if not model_path.is_file():
             if path is None:
                 return None
-            raise SequenceModelError(f"sequence model {model_path} not found; pass the model.onnx of digits train-numbers")
+            raise SequenceModelError(f"sequence model {model_path} not found; pass a digits train-numbers model.onnx")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
         options.inter_op_num_threads = 1
@@ -205,3 +206,15 @@ class SequenceReader:
 def frames_for(width: int) -> int:
     """Output frames for a line image ``width`` px wide."""
     return math.ceil(width / STRIDE)
+
+
+def digit_columns(reading: Reading, ink_columns: tuple[int, int]) -> list[tuple[float, float]]:
+    """Each digit's columns [x0, x1) in the analysis image: split halfway between neighbouring digits' frames.
+
+    CTC marks a digit with a spike of a frame or two, not its extent, so a digit owns the
+    columns from halfway after the previous spike to halfway before the next one.
+    """
+    centres = [reading.line.columns(a, b) for a, b in reading.spans]
+    middles = [(x0 + x1) / 2 for x0, x1 in centres]
+    cuts = [float(ink_columns[0]), *((a + b) / 2 for a, b in pairwise(middles)), float(ink_columns[1])]
+    return list(pairwise(cuts))
