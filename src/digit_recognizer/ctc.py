@@ -128,7 +128,8 @@ def log_probability(log_probs: np.ndarray, text: str) -> float:
     for t in range(1, len(log_probs)):
         stay = alpha
         step = np.concatenate([[-np.inf], alpha[:-1]])
-        jump = np.where(skip, np.concatenate([[-np.inf, -np.inf], alpha[:-2]]), -np.inf)
+        jump = np.full(n, -np.inf)
+        jump[2:] = np.where(skip[2:], alpha[:-2], -np.inf)
         alpha = np.logaddexp(np.logaddexp(stay, step), jump) + log_probs[t, extended]
     tail = alpha[-2:] if n > 1 else alpha[-1:]
     return float(np.logaddexp.reduce(tail))
