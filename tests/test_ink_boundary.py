@@ -8,7 +8,7 @@ shipped digit model is trained on exactly those arrays.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -36,29 +36,37 @@ BEFORE = {
 }
 
 
-def cases() -> Iterator[tuple[str, Image.Image]]:
-    yield "seven", draw("7")
-    yield "light-on-dark 3", draw("3", dark_on_light=False, pen=6)
-    yield "bold 8", draw("8", size=(120, 90), pen=30)
-    yield "photo", Image.open(SAMPLES / "three-photo.jpg")
-    yield "sample 2025", Image.open(SAMPLES / "2025.png")
-    yield "touching 407", touching("407", 0.25)
-    yield "rgb 90210", draw("90210", size=(1000, 300), box=(40, 40, 960, 260), mode="RGB")
+def opened(path: Path) -> Image.Image:
+    with Image.open(path) as image:
+        return image.copy()
+
+
+MAKERS: dict[str, Callable[[], Image.Image]] = {
+    "seven": lambda: draw("7"),
+    "light-on-dark 3": lambda: draw("3", dark_on_light=False, pen=6),
+    "bold 8": lambda: draw("8", size=(120, 90), pen=30),
+    "photo": lambda: opened(SAMPLES / "three-photo.jpg"),
+    "sample 2025": lambda: opened(SAMPLES / "2025.png"),
+    "touching 407": lambda: touching("407", 0.25),
+    "rgb 90210": lambda: draw("90210", size=(1000, 300), box=(40, 40, 960, 260), mode="RGB"),
+}
 
 
 def digest(a: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(a, dtype=np.float32).tobytes()).hexdigest()[:16]
 
 
-@pytest.mark.parametrize(("name", "image"), list(cases()), ids=[name for name, _ in cases()])
-def test_the_digit_models_arrays_are_those_of_before_the_boundary(name: str, image: Image.Image) -> None:
+@pytest.mark.parametrize("name", list(BEFORE))
+def test_the_digit_models_arrays_are_those_of_before_the_boundary(name: str) -> None:
+    image = MAKERS[name]()
     single, pieces = BEFORE[name]
     assert digest(preprocess(image)) == single
     assert " ".join(digest(d.image) for d in segment(image).digits) == pieces
 
 
-@pytest.mark.parametrize(("name", "image"), list(cases()), ids=[name for name, _ in cases()])
-def test_an_ink_read_once_gives_what_the_image_gives(name: str, image: Image.Image) -> None:
+@pytest.mark.parametrize("name", list(BEFORE))
+def test_an_ink_read_once_gives_what_the_image_gives(name: str) -> None:
+    image = MAKERS[name]()
     ink = load_ink(image)
     assert isinstance(ink, Ink) and load_ink(ink) is ink
     assert np.array_equal(preprocess(ink), preprocess(image))

@@ -35,8 +35,8 @@ def test_a_composed_number_has_the_asked_length_and_only_its_writers_strokes(len
     writer = fake_writer(7.0)
     made = numbers.compose_unipen(writer, length, "overlapping", rng, vary=False)
     assert len(made.text) == length and made.image.dtype == np.uint8
-    strokes, _size, _h = numbers.compose_strokes(writer, made.text, "apart", rng, vary=False)
-    assert len({s.width for s in strokes}) == 1  # one writer's strokes, one pen for the whole number
+    digits, _size, _h = numbers.compose_strokes(writer, made.text, "apart", rng, vary=False)
+    assert len(digits) == length and len({s.width for d in digits for s in d}) == 1  # one writer, one pen
 
 
 @pytest.mark.parametrize("spacing", numbers.SPACINGS)
@@ -100,8 +100,9 @@ def test_onnx_export_of_a_tiny_model_matches_pytorch_at_any_width(tmp_path: Path
 
 
 def tiny(**changes: object) -> SequenceConfig:
-    base = SequenceConfig(epochs=2, numbers=48, val_numbers=16, mnist_share=0.0, batch_size=16,
-                          channels=(4, 8, 8), hidden=8, threads=1)
+    base = SequenceConfig(
+        epochs=2, numbers=48, val_numbers=16, mnist_share=0.0, batch_size=16, channels=(4, 8, 8), hidden=8, threads=1
+    )
     return SequenceConfig(**{**base.to_dict(), **changes})  # type: ignore[arg-type]
 
 

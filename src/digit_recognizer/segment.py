@@ -143,7 +143,7 @@ def segment(
             reading = reader.read(over_segment(ink.labels, cut=suspects)[0], height, digits)
     found = reading.result(ink.scale)
     if alternatives:
-        others = [reading.with_count(k, height).result(ink.scale) for k in reading.counts_near(alternatives)]
+        others = [reading.with_count(k).result(ink.scale) for k in reading.counts_near(alternatives)]
         found = replace(found, alternatives=others)
     return found
 
@@ -154,6 +154,7 @@ class _Reading:
     candidates: list[_Candidate]
     images: list[np.ndarray]
     table: np.ndarray
+    paths: _Paths
     chosen: list[int]
     left_out: list[int]
     score: float
@@ -176,9 +177,9 @@ class _Reading:
         n = len(self.chosen)
         return [k for k in range(max(1, n - reach), min(len(self.primitives), n + reach) + 1) if k != n]
 
-    def with_count(self, count: int, height: float) -> _Reading:
+    def with_count(self, count: int) -> _Reading:
         """The best reading of exactly ``count`` digits over the same candidates (scores already read)."""
-        path = _best_path(self.primitives, self.candidates, self.table, height, count)
+        path = self.paths.path(count)
         if path is None:
             return replace(self, chosen=[], left_out=[], score=-math.inf, reason=None)
         return replace(self, chosen=path[0], left_out=path[1], score=path[2], reason=None)
@@ -215,12 +216,13 @@ class _Reader:
                 self.seen[keys[k]] = (image, row)
         images_list = [self.seen[key][0] for key in keys]
         table = np.stack([self.seen[key][1] for key in keys])
-        free = _best_path(primitives, candidates, table, height, None)
+        paths = _Paths(primitives, candidates, table, height)
+        free = paths.path(None)
         assert free is not None  # every primitive alone is a candidate
         path, reason = free, None
         if digits is not None:
-            path, reason = _asked_count(primitives, candidates, table, height, digits, free)
-        return _Reading(primitives, candidates, images_list, table, *path, self.scores is not None, reason)
+            path, reason = _asked_count(paths, digits, free)
+        return _Reading(primitives, candidates, images_list, table, paths, *path, self.scores is not None, reason)
 
     def _score(self, images: np.ndarray) -> np.ndarray:
         if self.scores is None:
@@ -477,79 +479,77 @@ def _mark_score(primitive: Primitive, scores: np.ndarray | None) -> float:
     return math.log(chance) if chance > 0 else -math.inf
 
 
-def _best_path(
-    primitives: Sequence[Primitive],
-    candidates: Sequence[_Candidate],
-    table: np.ndarray,
-    height: float,
-    digits: int | None,
-) -> tuple[list[int], list[int], float] | None:
-    """The candidates (indices), stray marks (primitive indices) and log probability of the most probable reading.
+class _Paths:
+    """The best reading of primitives [0, i) as k digits, for every i and k: one dynamic programme, any count.
 
-    ``best[i][k]``: the best log probability of reading primitives [0, i) as k digits.
-    None when no reading has exactly ``digits`` digits.
+    ``best[i][k]``: the best log probability of reading primitives [0, i) as k digits;
+    ``back`` the step that achieved it. Readings of any count are backtracked from it.
     """
-    n = len(primitives)
-    most = n if digits is None else digits
-    minus = -math.inf
-    best = [[minus] * (most + 1) for _ in range(n + 1)]
-    back: list[list[tuple[int, int, int] | None]] = [[None] * (most + 1) for _ in range(n + 1)]
-    best[0][0] = 0.0
-    single = {c.start: k for k, c in enumerate(candidates) if c.stop == c.start + 1}
-    ending: dict[int, list[int]] = {}
-    for k, c in enumerate(candidates):
-        ending.setdefault(c.stop, []).append(k)
-    digit = [_digit_score(table[k], c, height) for k, c in enumerate(candidates)]
-    mark = [_mark_score(p, table[single[i]] if i in single else None) for i, p in enumerate(primitives)]
-    for i in range(1, n + 1):
-        for count in range(most + 1):
-            if best[i - 1][count] + mark[i - 1] > best[i][count]:  # primitive i-1 is a stray mark
-                best[i][count] = best[i - 1][count] + mark[i - 1]
-                back[i][count] = (i - 1, count, -1)
-            if count == 0:
-                continue
-            for k in ending.get(i, []):
-                start = candidates[k].start
-                score = best[start][count - 1] + digit[k]
-                if score > best[i][count]:
-                    best[i][count] = score
-                    back[i][count] = (start, count - 1, k)
-    count = max(range(most + 1), key=lambda k: best[n][k]) if digits is None else digits
-    if best[n][count] == minus:
-        return None
-    score = best[n][count]
-    chosen, left_out = [], []
-    i = n
-    while i > 0:
-        step = back[i][count]
-        assert step is not None
-        previous, count, k = step
-        if k < 0:
-            left_out.append(previous)
-        else:
-            chosen.append(k)
-        i = previous
-    return chosen[::-1], left_out[::-1], score
+
+    def __init__(
+        self, primitives: Sequence[Primitive], candidates: Sequence[_Candidate], table: np.ndarray, height: float
+    ) -> None:
+        n = len(primitives)
+        minus = -math.inf
+        best = [[minus] * (n + 1) for _ in range(n + 1)]
+        back: list[list[tuple[int, int, int] | None]] = [[None] * (n + 1) for _ in range(n + 1)]
+        best[0][0] = 0.0
+        single = {c.start: k for k, c in enumerate(candidates) if c.stop == c.start + 1}
+        ending: dict[int, list[int]] = {}
+        for k, c in enumerate(candidates):
+            ending.setdefault(c.stop, []).append(k)
+        digit = [_digit_score(table[k], c, height) for k, c in enumerate(candidates)]
+        mark = [_mark_score(p, table[single[i]] if i in single else None) for i, p in enumerate(primitives)]
+        for i in range(1, n + 1):
+            for count in range(n + 1):
+                if best[i - 1][count] + mark[i - 1] > best[i][count]:  # primitive i-1 is a stray mark
+                    best[i][count] = best[i - 1][count] + mark[i - 1]
+                    back[i][count] = (i - 1, count, -1)
+                if count == 0:
+                    continue
+                for k in ending.get(i, []):
+                    start = candidates[k].start
+                    score = best[start][count - 1] + digit[k]
+                    if score > best[i][count]:
+                        best[i][count] = score
+                        back[i][count] = (start, count - 1, k)
+        self.n, self.best, self.back = n, best, back
+
+    def path(self, digits: int | None) -> tuple[list[int], list[int], float] | None:
+        """Candidates (indices), stray marks (primitive indices) and log probability of the best reading.
+
+        Of exactly ``digits`` digits, or of any count for None; None when no reading has that count.
+        """
+        n, best = self.n, self.best
+        count = max(range(n + 1), key=lambda k: best[n][k]) if digits is None else digits
+        if count > n or best[n][count] == -math.inf:
+            return None
+        score = best[n][count]
+        chosen, left_out = [], []
+        i = n
+        while i > 0:
+            step = self.back[i][count]
+            assert step is not None
+            previous, count, k = step
+            if k < 0:
+                left_out.append(previous)
+            else:
+                chosen.append(k)
+            i = previous
+        return chosen[::-1], left_out[::-1], score
 
 
 ReadPath = tuple[list[int], list[int], float]  # chosen candidates, primitives left out, log probability
 
 
-def _asked_count(
-    primitives: Sequence[Primitive],
-    candidates: Sequence[_Candidate],
-    table: np.ndarray,
-    height: float,
-    digits: int,
-    free: ReadPath,
-) -> tuple[ReadPath, str | None]:
+def _asked_count(paths: _Paths, digits: int, free: ReadPath) -> tuple[ReadPath, str | None]:
     """The best reading of ``digits`` digits, and why it may be wrong: a form field's count is a hint, not a fact.
 
     When the strokes cannot make that many digits, the best reading of any count is kept;
     when they can but read best as another count, the asked-for reading is given with a reason.
     """
     found = len(free[0])
-    path = _best_path(primitives, candidates, table, height, digits)
+    path = paths.path(digits)
     if path is None:
         return free, f"could not find {digits} digits in the image; read {found}"
     if found != digits:

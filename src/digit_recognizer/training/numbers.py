@@ -94,8 +94,8 @@ def layout(
 
 def compose_strokes(
     writer: Writer, text: str, spacing: str, rng: Rng, *, vary: bool = True
-) -> tuple[list[Stroke], tuple[int, int], float]:
-    """One writer's digits for ``text`` placed on a line: the strokes, the canvas size and the height."""
+) -> tuple[list[list[Stroke]], tuple[int, int], float]:
+    """One writer's digits for ``text`` placed on a line: each digit's strokes, the canvas size and the height."""
     height = rng.uniform(40, 110)
     pen = height * rng.uniform(0.04, 0.14)
     takes = []
@@ -112,18 +112,18 @@ def compose_strokes(
     widths = [(b[2] - b[0]) * s + pen for b, s in zip(boxes, scales, strict=True)]
     lefts, sizes, bases = layout(widths, spacing, height, rng)
     margin = 0.4 * height
-    placed: list[Stroke] = []
+    placed: list[list[Stroke]] = []
     for strokes, (x0, _y0, _x1, y1), scale, left, size, base in zip(
         takes, boxes, scales, lefts, sizes, bases, strict=True
     ):
         k = scale * size
         offset = (margin + left + pen / 2 - x0 * k, 1.3 * height + base - y1 * k)
-        placed.extend(inklib.transformed(strokes, k, offset, width=pen))
-    right = max(s.box()[2] for s in placed)
-    low = max(s.box()[3] for s in placed)
-    top = min(s.box()[1] for s in placed)
+        placed.append(inklib.transformed(strokes, k, offset, width=pen))
+    every = [s for digit in placed for s in digit]
+    right, low = max(s.box()[2] for s in every), max(s.box()[3] for s in every)
+    top = min(s.box()[1] for s in every)
     if top < 2:  # a line drifting up: move everything down
-        placed = inklib.transformed(placed, 1.0, (0.0, 2 - top), width=None)
+        placed = [inklib.transformed(digit, 1.0, (0.0, 2 - top), width=None) for digit in placed]
         low += 2 - top
     return placed, (int(right + margin), int(low + 0.3 * height)), height
 
@@ -159,7 +159,8 @@ def compose_unipen(writer: Writer, length: int, spacing: str, rng: Rng, *, vary:
     """A number of ``length`` digits in one writer's hand (digits drawn from the classes they wrote)."""
     labels = sorted(writer)
     text = "".join(str(labels[int(i)]) for i in rng.integers(len(labels), size=length))
-    strokes, size, height = compose_strokes(writer, text, spacing, rng, vary=vary)
+    digits, size, height = compose_strokes(writer, text, spacing, rng, vary=vary)
+    strokes = [s for digit in digits for s in digit]
     if rng.random() < MARK_SHARE:
         strokes.append(stray_mark(size, height, strokes[0].width, rng))
     canvas = np.asarray(inklib.render(strokes, size))
