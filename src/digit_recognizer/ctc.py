@@ -21,7 +21,6 @@ digit's class is its value).
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ import numpy as np
 from PIL import Image
 
 from .preprocess import INK_THRESHOLD, Ink
+from .sessions import open_session, read_card
 
 MODEL_NAME = "number_ctc"
 BLANK = 10  # CTC's blank class; 0-9 are the digits
@@ -176,23 +176,12 @@ class SequenceReader:
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None, *, threads: int | None = None) -> SequenceReader | None:
         """The model at ``path`` (default: the shipped one); None when the default is not shipped (yet)."""
-        import onnxruntime as ort
-
         model_path = Path(path) if path is not None else shipped_model_path()
         if not model_path.is_file():
             if path is None:
                 return None
             raise SequenceModelError(f"sequence model {model_path} not found; pass a digits train-numbers model.onnx")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
-        options.inter_op_num_threads = 1
-        try:
-            session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime's own exception types
-            raise SequenceModelError(f"{model_path} is not a usable ONNX model ({exc})") from None
-        card_path = model_path.with_suffix(".json")
-        card = json.loads(card_path.read_text()) if card_path.is_file() else {}
-        return cls(session, model_path, card if isinstance(card, dict) else {})
+        return cls(open_session(model_path, threads, SequenceModelError), model_path, read_card(model_path))
 
     def read(self, ink: Ink) -> Reading:
         """The greedy reading of a number's ink, with the log probabilities to rescore other strings."""

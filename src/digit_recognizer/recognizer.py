@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import atexit
 import functools
-import json
 import math
 import os
 import sys
@@ -27,6 +26,7 @@ from . import combine
 from .ctc import Reading, SequenceReader, digit_columns, digit_probabilities
 from .preprocess import INK_THRESHOLD, ImageError, ImageSource, Ink, NoDigit, load_ink, normalize, preprocess
 from .segment import Box, Segmentation, segment
+from .sessions import open_session, read_card
 
 MODEL_NAME = "mnist_cnn"
 NO_DIGIT = 10  # column of the "not a digit" class in scores(), for models trained with one
@@ -167,8 +167,6 @@ class Recognizer:
         ``sequence_model``: the sequence reader's ONNX file (True: the shipped one when it
         is there; False: none, numbers are read by the segmenter alone).
         """
-        import onnxruntime as ort
-
         model_path = Path(path) if path is not None else shipped_model_path()
         if not model_path.is_file():
             hint = (
@@ -177,15 +175,9 @@ class Recognizer:
                 else "The shipped model is missing from the installed package; reinstall it with `pip install .`."
             )
             raise ModelError(f"Model file {model_path} not found. {hint}")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
-        options.inter_op_num_threads = 1
-        try:
-            session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own exception types
-            raise ModelError(f"{model_path} is not a usable ONNX model ({exc}).") from None
+        session = open_session(model_path, threads, ModelError)
         sequence = _load_sequence(sequence_model, threads)
-        return cls(_checked_model(session, model_path), model_path, _read_card(model_path), sequence)
+        return cls(_checked_model(session, model_path), model_path, read_card(model_path), sequence)
 
     # -- the model ------------------------------------------------------------------
 
@@ -500,14 +492,3 @@ def _checked_model(session: Any, path: Path) -> _CheckedModel:
     probabilities = bool(((scores >= 0) & (scores <= 1)).all() and np.allclose(scores.sum(axis=1), 1, atol=1e-3))
     model.logits = not probabilities
     return model
-
-
-def _read_card(model_path: Path) -> dict[str, Any]:
-    card_path = model_path.with_suffix(".json")
-    if not card_path.is_file():
-        return {}
-    try:
-        card = json.loads(card_path.read_text())
-        return card if isinstance(card, dict) else {}
-    except (OSError, ValueError):
-        return {}
