@@ -1,33 +1,35 @@
-"""Whole numbers written by real people: how often `digits predict --multi` reads them exactly.
+"""Whole numbers written by real people: how often each reader gets them exactly, by spacing and length.
 
-Each number (2 to 6 digits) is composed from the pen strokes of ONE UNIPEN writer held
-out of training (``unipen.load(("test",))``), drawn left to right the way people write:
-every digit scaled to a common height with some jitter, a wandering baseline, and
-spacing drawn from real handwriting:
+Each number (2 to 6 digits) is the pen strokes of ONE UNIPEN writer held out of training
+(``unipen.load(("test",))``), as they wrote them (no variation), laid out left to right
+by ``training/numbers.py`` (the composer the sequence reader trains on, with other
+writers): a common height with a size drifting along the number, a wandering, sloping
+baseline, and one of four spacings, reported separately:
 
-  apart       neighbours 10-60% of the height apart (75% of the numbers)
-  touching    at least one pair of neighbours touching or overlapping slightly (25%)
-  two-stroke  every number holds a digit written in 2+ strokes (4, 5, crossed 7, 1 with a foot)
+  apart        neighbours 8-50% of the height apart
+  touching     neighbours within -8..+2% of a digit's width: most of them meet
+  overlapping  neighbours overlapping by up to a third of the narrower digit's width
+  fused        one pair overlapping by a third to a half (00, 11, 77 become one blob)
 
-in two styles: ``canvas`` (black pen on a white canvas, as the apps draw) and ``scan``
-(smaller, grey paper, ink of varying darkness, noise, then binarized or saved as JPEG).
+in two styles: ``canvas`` (black pen on white, as the apps draw) and ``scan`` (grey
+paper, noise, either polarity, sometimes binarized), and with a stray mark now and then.
 
-Reported: exact-number accuracy per spacing and style, digit-count errors (a digit
-dropped or invented), the same with the count given (``digits=N``), the model's own
-ceiling ("digits alone": every digit of the number read right when drawn alone, so the
-gap to "exact" is what segmentation loses), and the time per number against one
-digit's recognition (``Recognizer.predict`` on the number's first digit drawn alone on
-the same canvas; each the fastest of three runs, as timeit does, since on a shared
-machine the slower runs measure the neighbours).
+Three readers: the segmenter alone (``Recognizer.load(sequence_model=False)``), the
+sequence reader alone (its greedy CTC string) and both combined (``predict_number``
+with the sequence model). Reported: exact-number accuracy and digit-count errors per
+spacing, per length, and with the count given (``digits=N``); the time of a 5-digit
+number against one digit's recognition (``Recognizer.predict`` on the number's first
+digit drawn alone), both p50 over the same run.
 
-Usage:  python benchmarks/bench_numbers.py [--n 1200] [--seed 0] [--writers test] [--model PATH]
+Usage:  python benchmarks/bench_numbers.py [--n 800] [--seed 0] [--writers test] [--model PATH]
+                                           [--seq-model PATH] [--figure docs/number-mistakes.png]
 ``--writers val`` composes numbers from validation writers: tune on those, report on test.
+Without a sequence model (none shipped, no --seq-model) only the segmenter is measured.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import platform
 import sys
@@ -35,27 +37,49 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from digit_recognizer import Recognizer, ink, segment, unipen
-from digit_recognizer.ink import InkSample, Stroke
+from digit_recognizer import Recognizer, ink, unipen
+from digit_recognizer.preprocess import load_ink
+from digit_recognizer.training import numbers
 
 Rng = np.random.Generator
-TWO_STROKE_DIGITS = (1, 4, 5, 7)
-TIME_EVERY = 3  # time every third number ...
-REPEATS = 3  # ... as the fastest of three runs: on a shared machine the slower runs measure the neighbours
+READERS = ("segmenter", "sequence", "combined")
+REPEATS = 3  # each timing is the fastest of three runs: on a shared machine the slower runs measure the neighbours
+TIME_EVERY = 4  # time every fourth number
 
 
-def counting(recognizer: Recognizer, read: list[int]) -> Callable[[np.ndarray], np.ndarray]:
-    """``recognizer.scores`` that notes how many images each call read: a cost no machine load distorts."""
+@dataclass(frozen=True)
+class Case:
+    truth: str
+    spacing: str
+    style: str
+    image: np.ndarray  # (H, W) uint8
+    first_alone: np.ndarray  # the first digit drawn alone on the same canvas
 
-    def scores(batch: np.ndarray) -> np.ndarray:
-        read.append(len(batch))
-        return recognizer.scores(batch)
 
-    return scores
+def make_cases(n: int, writers: dict[str, numbers.Writer], seed: int) -> list[Case]:
+    """``n`` numbers, the four spacings in turn, each from one writer."""
+    rng = np.random.default_rng(seed)
+    names = sorted(writers)
+    cases = []
+    for k in range(n):
+        spacing = numbers.SPACINGS[k % len(numbers.SPACINGS)]
+        writer = writers[names[int(rng.integers(len(names)))]]
+        labels = sorted(writer)
+        text = "".join(str(labels[int(i)]) for i in rng.integers(len(labels), size=int(rng.integers(2, 7))))
+        digits, size, height = numbers.compose_strokes(writer, text, spacing, rng, vary=False)
+        strokes = [s for digit in digits for s in digit]
+        style = "canvas" if rng.random() < 0.5 else "scan"
+        if rng.random() < numbers.MARK_SHARE:
+            strokes = [*strokes, numbers.stray_mark(size, height, strokes[0].width, rng)]
+        canvas = np.asarray(ink.render(strokes, size))
+        alone = np.asarray(ink.render(digits[0], size))
+        image = canvas if style == "canvas" else numbers.finish(canvas, rng)
+        cases.append(Case(text, spacing, style, image, alone))
+    return cases
 
 
 def fastest(call: Callable[[], object]) -> float:
@@ -67,165 +91,126 @@ def fastest(call: Callable[[], object]) -> float:
     return min(times)
 
 
-@dataclass(frozen=True)
-class Case:
-    truth: str
-    spacing: str  # apart | touching | two-stroke
-    style: str  # canvas | scan
-    image: Image.Image
-    alone: list[Image.Image]  # each digit drawn alone, in the same style: what the model reads without segmentation
+def read_all(cases: list[Case], segmenter: Recognizer, combined: Recognizer | None) -> dict[str, list[dict]]:
+    """Every reader's answer for every case (and the confidence of the combined answer)."""
+    out: dict[str, list[dict]] = defaultdict(list)
+    for case in cases:
+        found = segmenter.predict_number(case.image)
+        hinted = segmenter.predict_number(case.image, digits=len(case.truth))
+        out["segmenter"].append({"read": found.number or "", "hinted": hinted.number or "", "conf": found.confidence})
+        if combined is not None and combined.sequence is not None:
+            both = combined.predict_number(case.image)
+            both_hinted = combined.predict_number(case.image, digits=len(case.truth))
+            seq = combined.sequence.read(load_ink(case.image)).text
+            out["sequence"].append({"read": seq, "hinted": seq, "conf": 1.0})
+            out["combined"].append(
+                {"read": both.number or "", "hinted": both_hinted.number or "", "conf": both.confidence}
+            )
+    return out
 
 
-def by_writer(samples: tuple[InkSample, ...]) -> dict[str, dict[int, list[InkSample]]]:
-    writers: dict[str, dict[int, list[InkSample]]] = defaultdict(lambda: defaultdict(list))
-    for s in samples:
-        if s.strokes and any(len(st.points) for st in s.strokes):
-            writers[s.writer][s.label].append(s)
-    return {w: dict(d) for w, d in writers.items() if len(d) >= 4}
+def table(cases: list[Case], results: dict[str, list[dict]], key: Callable[[Case], str], keys: list[str]) -> None:
+    readers = [r for r in READERS if r in results]
+    head = "".join(f"{r + ' exact':>17}{'count err':>11}" for r in readers)
+    print(f"{'':<13}{'numbers':>8}{head}")
+    for value in keys:
+        idx = [i for i, c in enumerate(cases) if key(c) == value]
+        if not idx:
+            continue
+        row = f"{value:<13}{len(idx):>8}"
+        for r in readers:
+            exact = np.mean([results[r][i]["read"] == cases[i].truth for i in idx])
+            count = np.mean([len(results[r][i]["read"]) != len(cases[i].truth) for i in idx])
+            row += f"{exact:>17.1%}{count:>11.1%}"
+        print(row)
 
 
-def pick_number(writer: dict[int, list[InkSample]], length: int, spacing: str, rng: Rng) -> list[InkSample] | None:
-    labels = sorted(writer)
-    chosen = [writer[int(d)][rng.integers(len(writer[int(d)]))] for d in rng.choice(labels, length)]
-    if spacing == "two-stroke":
-        several = [s for d in TWO_STROKE_DIGITS for s in writer.get(d, []) if len(s.strokes) >= 2]
-        if not several:
-            return None
-        chosen[rng.integers(length)] = several[rng.integers(len(several))]
-    return chosen
+def timings(cases: list[Case], recognizers: dict[str, Recognizer]) -> None:
+    """p50 time of a number per length and of one digit, for each recognizer, in the same run."""
+    timed = cases[::TIME_EVERY]
+    for name, recognizer in recognizers.items():
+        one = [fastest(lambda: recognizer.predict(c.first_alone)) for c in timed]  # noqa: B023
+        by_length: dict[int, list[float]] = defaultdict(list)
+        for c in timed:
+            by_length[len(c.truth)].append(fastest(lambda: recognizer.predict_number(c.image)))  # noqa: B023
+        unit = float(np.median(one))
+        parts = ", ".join(
+            f"{n} digits {np.median(t) * 1000:.1f} ms = {np.median(t) / unit:.1f}x"
+            for n, t in sorted(by_length.items())
+        )
+        print(f"  {name:<10} one digit {unit * 1000:.2f} ms (p50 of {len(one)}); {parts}")
 
 
-def compose(
-    digits: list[InkSample], spacing: str, height: float, pen: float, rng: Rng
-) -> tuple[list[list[Stroke]], int]:
-    """Each digit's strokes placed left to right on one line; returns them and the canvas width."""
-    touching = set()
-    if spacing == "touching":
-        pairs = len(digits) - 1
-        touching = {k for k in range(pairs) if rng.random() < 0.5} or {int(rng.integers(pairs))}
-    placed: list[list[Stroke]] = []
-    right = 0.4 * height
-    base = 1.3 * height
-    for k, sample in enumerate(digits):
-        box = ink.bounding_box([Stroke(0.0, s.points) for s in sample.strokes])
-        assert box is not None
-        x0, y0, x1, y1 = box
-        size = height * rng.uniform(0.85, 1.12)
-        scale = size / max(y1 - y0, 0.3 * (x1 - x0), 1e-6)
-        bottom = base + rng.normal(0, 0.04) * height
-        gap = rng.uniform(-0.12, -0.02) * height if (k - 1) in touching else rng.uniform(0.1, 0.6) * height
-        left = right + (gap if k else 0) + pen
-        placed.append(ink.transformed(sample.strokes, scale, (left - x0 * scale, bottom - y1 * scale), width=pen))
-        right = left + (x1 - x0) * scale + pen
-    return placed, int(right + 0.4 * height)
+def figure(cases: list[Case], results: list[dict], path: Path, most: int = 12) -> None:
+    """The misread numbers read with the highest confidence: the worst mistakes, as the reader saw them."""
+    import matplotlib
 
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
 
-def render(strokes: list[Stroke], width: int, height: float, style: str, rng: Rng) -> Image.Image:
-    canvas = ink.render(strokes, (width, int(1.7 * height)))
-    if style == "canvas":
-        return canvas
-    a = np.asarray(canvas, dtype=np.float32) / 255
-    paper, dark = rng.uniform(0.6, 0.9), rng.uniform(0.05, 0.35)
-    a = dark + (paper - dark) * a + rng.normal(0, 0.03, a.shape)
-    gray = Image.fromarray(np.clip(a * 255, 0, 255).astype(np.uint8))
-    if rng.random() < 0.5:
-        return gray.point(lambda v: 255 if v > (paper + dark) * 127.5 else 0)
-    buffer = io.BytesIO()
-    gray.save(buffer, "JPEG", quality=int(rng.integers(50, 90)))
-    return Image.open(io.BytesIO(buffer.getvalue()))
-
-
-def make_cases(n: int, writers: dict[str, dict[int, list[InkSample]]], seed: int) -> list[Case]:
-    rng = np.random.default_rng(seed)
-    names = sorted(writers)
-    cases: list[Case] = []
-    plan = ["apart"] * (n * 3 // 4) + ["touching"] * (n - n * 3 // 4) + ["two-stroke"] * (n // 4)
-    for spacing in plan:
-        while True:
-            writer = writers[names[rng.integers(len(names))]]
-            length = int(rng.integers(2, 7))
-            digits = pick_number(writer, length, spacing, rng)
-            if digits is not None:
-                break
-        style = "canvas" if rng.random() < 0.5 else "scan"
-        height = rng.uniform(90, 180) if style == "canvas" else rng.uniform(30, 60)
-        pen = height * rng.uniform(0.05, 0.12)
-        placed, width = compose(digits, spacing, height, pen, rng)
-        truth = "".join(str(s.label) for s in digits)
-        image = render([s for digit in placed for s in digit], width, height, style, rng)
-        alone = [render(digit, width, height, style, rng) for digit in placed]
-        cases.append(Case(truth, spacing, style, image, alone))
-    return cases
+    wrong = sorted((i for i, r in enumerate(results) if r["read"] != cases[i].truth), key=lambda i: -results[i]["conf"])
+    wrong = wrong[:most]
+    if not wrong:
+        print(f"no mistakes to draw in {path}")
+        return
+    cols = 3
+    rows = -(-len(wrong) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 1.6 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, wrong, strict=False):
+        c = cases[i]
+        ax.imshow(c.image, cmap="gray", vmin=0, vmax=255)
+        ax.set_title(f"{c.truth} read {results[i]['read'] or '-'} ({c.spacing}, {results[i]['conf']:.0%})", fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    print(f"worst mistakes drawn in {path}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, default=1200, help="numbers with random spacing (plus n/4 two-stroke ones)")
+    parser.add_argument("--n", type=int, default=800, help="numbers, the four spacings in turn (default 800)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--writers", choices=["test", "val"], default="test", help="UNIPEN writers (default test)")
-    parser.add_argument("--model", default=None, help="ONNX model (default: the shipped one)")
-    parser.add_argument("--show", type=int, default=0, help="print this many misread numbers")
+    parser.add_argument("--model", default=None, help="digit model ONNX (default: the shipped one)")
+    parser.add_argument("--seq-model", default=None, help="sequence model ONNX (default: the shipped one, if any)")
+    parser.add_argument("--figure", type=Path, default=None, help="draw the worst mistakes here (a .png)")
+    parser.add_argument("--no-timing", action="store_true", help="skip the timings")
     args = parser.parse_args()
 
     import onnxruntime
 
-    recognizer = Recognizer.load(args.model)
-    writers = by_writer(unipen.load((args.writers,)).samples)
+    segmenter = Recognizer.load(args.model, sequence_model=False)
+    combined = Recognizer.load(args.model, sequence_model=args.seq_model or True)
+    if combined.sequence is None:
+        combined = None
+    writers = numbers.by_writer(unipen.load((args.writers,)).samples)
     cases = make_cases(args.n, writers, args.seed)
+    seq_name = combined.sequence.path.name if combined is not None and combined.sequence else "none"
     print(
-        f"numbers of 2-6 digits from {len(writers)} UNIPEN {args.writers} writers, seed {args.seed}; "
-        f"model {recognizer.path.name}; CPU {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"onnxruntime {onnxruntime.__version__} ({recognizer._session.get_session_options().intra_op_num_threads} "
-        f"threads), python {platform.python_version()}, numpy {np.__version__}"
+        f"numbers of 2-6 digits from {len(writers)} UNIPEN {args.writers} writers (one per number), seed {args.seed}; "
+        f"digit model {segmenter.path.name}, sequence model {seq_name}; "
+        f"CPU {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"onnxruntime {onnxruntime.__version__}, python {platform.python_version()}"
     )
-    results: dict[tuple[str, str], list[tuple[bool, bool, bool]]] = defaultdict(list)
-    times: dict[int, list[float]] = defaultdict(list)
-    unit: list[float] = []  # one digit's recognition, timed beside the numbers
-    reads: dict[int, list[int]] = defaultdict(list)  # candidate digits the model read per number
-    batch_sizes: list[int] = []
-    shown = 0
-    recognizer.predict_number(cases[0].image)
-    for k, case in enumerate(cases):
-        found = recognizer.predict_number(case.image)
-        if k % TIME_EVERY == 0:
-            unit.append(fastest(lambda: recognizer.predict(case.alone[0])))  # noqa: B023 (called at once)
-            times[len(case.truth)].append(fastest(lambda: recognizer.predict_number(case.image)))  # noqa: B023
-            segment(case.image, counting(recognizer, batch_sizes))
-            reads[len(case.truth)].append(sum(batch_sizes))
-            batch_sizes.clear()
-        hinted = recognizer.predict_number(case.image, digits=len(case.truth))
-        read = found.number or ""
-        alone = "".join(str(p.digit) for p in recognizer.predict_batch(case.alone))
-        results[(case.spacing, case.style)].append(
-            (read == case.truth, len(read) != len(case.truth), hinted.number == case.truth, alone == case.truth)
-        )
-        if read != case.truth and shown < args.show:
-            shown += 1
-            print(f"  misread {case.spacing:<10} {case.style:<6} {case.truth:>6} -> {read}")
-
-    print(
-        f"\n{'spacing':<11}{'style':<8}{'numbers':>8}{'exact':>9}{'count err':>11}{'exact, N given':>16}"
-        f"{'digits alone':>14}"
-    )
-    for spacing in ("apart", "touching", "two-stroke"):
-        for style in ("canvas", "scan", "all"):
-            rows = [r for (sp, st), rs in results.items() if sp == spacing and style in (st, "all") for r in rs]
-            exact, count, hinted, alone = (np.mean([r[k] for r in rows]) for k in range(4))
-            print(f"{spacing:<11}{style:<8}{len(rows):>8}{exact:>9.1%}{count:>11.1%}{hinted:>16.1%}{alone:>14.1%}")
-    every = [r for rs in results.values() for r in rs]
-    print(f"{'all':<19}{len(every):>8}{np.mean([r[0] for r in every]):>9.1%}{np.mean([r[1] for r in every]):>11.1%}")
-
-    one = float(np.mean(unit))
-    print(
-        f"\ntime, best of {REPEATS} runs, one number in {TIME_EVERY}; one digit: Recognizer.predict on the "
-        f"number's first digit drawn alone on the same canvas, {one * 1000:.2f} ms on average"
-    )
-    for length in sorted(times):
-        mean = float(np.mean(times[length]))
-        print(
-            f"  {length}-digit number: {mean * 1000:6.2f} ms = {mean / one:4.1f}x one digit; the model read "
-            f"{np.mean(reads[length]):4.1f} candidate digits on average ({len(times[length])} timed)"
-        )
+    results = read_all(cases, segmenter, combined)
+    print("\nby spacing")
+    table(cases, results, lambda c: c.spacing, list(numbers.SPACINGS))
+    print("\nby style")
+    table(cases, results, lambda c: c.style, ["canvas", "scan"])
+    print("\nby length")
+    table(cases, results, lambda c: f"{len(c.truth)} digits", [f"{n} digits" for n in range(2, 7)])
+    print("\nall")
+    table(cases, results, lambda c: "all", ["all"])
+    for r in results:
+        hinted = np.mean([results[r][i]["hinted"] == c.truth for i, c in enumerate(cases)])
+        print(f"  {r:<10} exact with the count given (digits=N): {hinted:.1%}")
+    if not args.no_timing:
+        print(f"\ntime, each the fastest of {REPEATS} runs, one number in {TIME_EVERY}:")
+        timings(cases, {"segmenter": segmenter, **({"combined": combined} if combined is not None else {})})
+    if args.figure is not None:
+        figure(cases, results["combined" if combined is not None else "segmenter"], args.figure)
     return 0
 
 

@@ -22,11 +22,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_numbers import by_writer, make_cases
+from bench_numbers import make_cases
 
 from digit_recognizer import Recognizer, unipen
 from digit_recognizer import segment as _segment_function  # noqa: F401 (the module is loaded with it)
-from digit_recognizer.preprocess import _load, find_ink
+from digit_recognizer.preprocess import load_ink
+from digit_recognizer.training import numbers
 
 seg = sys.modules["digit_recognizer.segment"]
 PARAMETERS = (
@@ -47,7 +48,7 @@ PARAMETERS = (
 
 def accuracy(cases: list) -> dict[str, float]:
     """Exact-number accuracy per spacing, reading as ``segment`` does (lazy cuts included)."""
-    right: dict[str, list[bool]] = {"apart": [], "touching": [], "two-stroke": []}
+    right: dict[str, list[bool]] = {spacing: [] for spacing in numbers.SPACINGS}
     for truth, spacing, reader, labels in cases:
         strokes, height = seg.over_segment(labels)
         reading = reader.read(strokes, height, None)
@@ -60,7 +61,7 @@ def accuracy(cases: list) -> dict[str, float]:
 
 
 def objective(result: dict[str, float]) -> float:
-    return 2 * result["apart"] + result["touching"] + result["two-stroke"]
+    return 2 * result["apart"] + result["touching"] + result["overlapping"] + result["fused"]
 
 
 def main() -> int:
@@ -72,10 +73,9 @@ def main() -> int:
     args = parser.parse_args()
     recognizer = Recognizer.load(args.model)
     cases = []
-    for case in make_cases(args.n, by_writer(unipen.load(("val",)).samples), args.seed):
-        gray, _ = _load(case.image)
-        ink, labels = find_ink(gray)
-        cases.append((case.truth, case.spacing, seg._Reader(ink, labels, recognizer.scores), labels))
+    for case in make_cases(args.n, numbers.by_writer(unipen.load(("val",)).samples), args.seed):
+        ink = load_ink(case.image)
+        cases.append((case.truth, case.spacing, seg._Reader(ink.strength, ink.labels, recognizer.scores), ink.labels))
     best = accuracy(cases)
     print(f"start {best}")
     for _ in range(args.rounds):

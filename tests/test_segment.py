@@ -166,6 +166,15 @@ def test_an_impossible_count_says_so_and_reads_what_is_there(recognizer: Recogni
     assert found.number == "7" and "could not find 5 digits" in (found.reason or "")
 
 
+def test_a_count_the_image_does_not_read_as_says_so_whatever_the_count(recognizer: Recognizer) -> None:
+    seven = draw("7", size=(300, 300))
+    for count in (2, 3, 5):
+        found = recognizer.predict_number(seven, digits=count)
+        assert found.reason and f"{count} digits" in found.reason, (count, found.number)
+    assert recognizer.predict_number(seven, digits=1).reason is None
+    assert recognizer.predict_number(touching("25", 0.3), digits=2).reason is None
+
+
 def test_cli_digits_option_reads_a_number_of_that_many_digits(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

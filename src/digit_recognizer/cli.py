@@ -58,7 +58,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"digit-recognizer {__version__}")
     verbs = parser.add_subparsers(title="verbs", metavar="VERB")
     for add in VERBS:
-        if only is None or add.__name__ == f"add_{only}":
+        if only is None or add.__name__ == f"add_{only.replace('-', '_')}":
             add(verbs)
     return parser
 
@@ -309,6 +309,61 @@ def cmd_train(args: argparse.Namespace) -> int:
     except TrainingError as exc:
         if os.environ.get("RANK", "0") == "0":  # under torchrun every process finds it; the first one says it
             print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+# --------------------------------------------------------------------------- train-numbers
+
+
+def add_train_numbers(verbs: Any) -> None:
+    from .training.numbers import MAX_LENGTH
+
+    p = _verb(
+        verbs,
+        "train-numbers",
+        f"Train the sequence reader (CNN + BiLSTM + CTC) that reads numbers whose digits touch, on 1-{MAX_LENGTH} "
+        "digit numbers composed from UNIPEN training writers and MNIST digits; exports model.onnx + model.json.",
+    )
+    d = _sequence_defaults()
+    p.add_argument("--epochs", type=_whole(1), default=d["epochs"], help="passes over the composed numbers")
+    p.add_argument("--numbers", type=_whole(64), default=d["numbers"], help="composed training numbers")
+    p.add_argument("--val-numbers", type=_whole(16), default=d["val_numbers"], help="numbers from validation writers")
+    p.add_argument("--batch-size", type=_whole(1), default=d["batch_size"], help="numbers per step")
+    p.add_argument("--lr", type=_number(0, 1, "in (0, 1)"), default=d["lr"], help="peak learning rate (one-cycle)")
+    p.add_argument("--seed", type=int, default=d["seed"], help="random seed (data and weights)")
+    p.add_argument("--threads", type=_whole(1), default=None, help="CPU threads for PyTorch (default: all cores)")
+    p.add_argument("--out", type=Path, default=None, help="run folder (default: a new runs/numbers/expN)")
+    p.add_argument("--resume", type=Path, default=None, metavar="CHECKPOINT", help="continue a run from its last.pt")
+    _data_dir_option(p)
+    p.add_argument("--dry-run", action="store_true", help="smoke test: 1 epoch on 128 numbers")
+    p.set_defaults(func=cmd_train_numbers)
+
+
+def _sequence_defaults() -> dict[str, Any]:
+    """The trainer's defaults without importing torch (argparse help at start-up)."""
+    return {"epochs": 12, "numbers": 14_000, "val_numbers": 600, "batch_size": 32, "lr": 2e-3, "seed": 0}
+
+
+def cmd_train_numbers(args: argparse.Namespace) -> int:
+    require("torch", "digits train-numbers")
+    require("onnx", "digits train-numbers (ONNX export)")
+    from .training.config import TrainingError
+    from .training.sequence import SequenceConfig, train_numbers
+
+    cfg = SequenceConfig(
+        epochs=1 if args.dry_run else args.epochs,
+        numbers=128 if args.dry_run else args.numbers,
+        val_numbers=32 if args.dry_run else args.val_numbers,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        threads=args.threads,
+    )
+    try:
+        train_numbers(cfg, data_dir=args.data_dir, out=args.out, resume=args.resume)
+    except TrainingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
 
@@ -638,5 +693,5 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
 
 
-VERBS = [add_data, add_train, add_adapt, add_evaluate, add_predict, add_draw, add_serve]
-VERB_NAMES = {add.__name__.removeprefix("add_") for add in VERBS}
+VERBS = [add_data, add_train, add_train_numbers, add_adapt, add_evaluate, add_predict, add_draw, add_serve]
+VERB_NAMES = {add.__name__.removeprefix("add_").replace("_", "-") for add in VERBS}

@@ -13,14 +13,17 @@ photo goes through the same procedure here:
 4. normalize: crop to the ink, bring strokes to MNIST's pen width, scale the longer
    side to 20 px, centre by mass in 28x28.
 
-Numbers are cut into digits in ``segment``, which runs steps 1-3 once and step 4 for
-every candidate digit.
+The public boundary between an image and every reader is ``load_ink`` (steps 1-3,
+once): it gives an ``Ink`` that the digit reader normalizes (step 4), that ``segment``
+cuts into candidate digits (step 4 for each), and that the sequence reader (``ctc``)
+scales to a line of fixed height. Nothing downstream reads the image again.
 """
 
 from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass, field
 from typing import Union
 
 import numpy as np
@@ -52,15 +55,47 @@ class NoDigit(ValueError):
 # --------------------------------------------------------------------------- public
 
 
-def preprocess(source: ImageSource) -> np.ndarray:
+@dataclass(frozen=True)
+class Ink:
+    """An image reduced to its ink, once, for every reader (steps 1-3 of the module docstring).
+
+    ``gray`` is the reduced grayscale image (analysis scale), ``strength`` the ink in it
+    (bright = ink, 0 = background, whatever the input's polarity), ``labels`` its strokes
+    (1..n, specks 0) and ``scale`` the factor from analysis pixels back to the source's.
+    """
+
+    gray: np.ndarray = field(repr=False)  # (H, W) float32 in [0, 1]
+    strength: np.ndarray = field(repr=False)  # (H, W) float32 in [0, 1]
+    labels: np.ndarray = field(repr=False)  # (H, W) int
+    scale: float
+
+    @property
+    def pen_width(self) -> float:
+        """Mean pen width of the strokes kept, in analysis pixels."""
+        return stroke_width(self.labels > 0)
+
+
+def load_ink(source: ImageSource | Ink) -> Ink:
+    """Read any image and find its ink: the one step every reader starts from (an Ink passes through).
+
+    Raises ImageError for an unreadable image and NoDigit for a blank one (or only specks).
+    """
+    if isinstance(source, Ink):
+        return source
+    gray, scale = _load(source)
+    strength, labels = find_ink(gray)
+    return Ink(gray, strength, labels, scale)
+
+
+def preprocess(source: ImageSource | Ink) -> np.ndarray:
     """The 28x28 float32 array in [0, 1] the model should see.
 
     Raises NoDigit for a blank image, specks, or a stray mark (a tap, dots, a dash).
     """
-    ink, labels = find_ink(load_gray(source))
-    if mark := stray_mark(labels):
+    ink = load_ink(source)
+    if mark := stray_mark(ink.labels):
         raise NoDigit(mark)
-    return normalize(ink)
+    return normalize(ink.strength)
 
 
 # --------------------------------------------------------------------------- 1. read
@@ -208,12 +243,15 @@ def find_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     labels = _stroke_labels(ink)
     if not labels.any():
         raise NoDigit("only specks of noise, no digit")
-    ink *= _grow(labels > 0)  # keep the strokes and their anti-aliased edges, drop noise elsewhere
+    ink *= grow(labels > 0)  # keep the strokes and their anti-aliased edges, drop noise elsewhere
     return ink, labels
 
 
-def _grow(mask: np.ndarray) -> np.ndarray:
-    """Dilate a mask by one pixel (3x3), with shifted ORs: several times faster than ndimage here."""
+def grow(mask: np.ndarray) -> np.ndarray:
+    """Dilate a mask by one pixel (3x3), with shifted ORs: several times faster than ndimage here.
+
+    Public because ``segment`` keeps a candidate digit's anti-aliased rim with it, as ``find_ink`` does.
+    """
     out = mask.copy()
     out[1:] |= mask[:-1]
     out[:-1] |= mask[1:]
@@ -294,7 +332,7 @@ def stray_mark(labels: np.ndarray) -> str | None:
     the model's "not a digit" class.
     """
     mask = labels > 0
-    pen = _stroke_width(mask)
+    pen = stroke_width(mask)
     if pen <= 0:
         return BLANK
     pieces = ndimage.find_objects(labels)
@@ -331,7 +369,7 @@ def _pen_plainly_mnist(crop: np.ndarray) -> bool:
 
     Most drawings pass, and skip the careful measurement (and correction) at 64 px.
     """
-    width = _stroke_width(crop >= 0.5) * BOX / max(crop.shape)
+    width = stroke_width(crop >= 0.5) * BOX / max(crop.shape)
     return 0.7 * MNIST_STROKE <= width <= 1.4 * MNIST_STROKE
 
 
@@ -343,7 +381,7 @@ def _fit(image: np.ndarray, side: int) -> np.ndarray:
     return np.asarray(Image.fromarray(image.astype(np.float32)).resize(size, Image.Resampling.BILINEAR))
 
 
-def _stroke_width(mask: np.ndarray) -> float:
+def stroke_width(mask: np.ndarray) -> float:
     """Mean pen width of a binary drawing: twice its area over its boundary length."""
     area = int(np.count_nonzero(mask))
     if area == 0:
@@ -364,7 +402,7 @@ def _corrected_pen(work: np.ndarray, target: float) -> np.ndarray | None:
     ``work`` is the crop at WORK_SIDE px; ``target`` the MNIST pen width at that size.
     """
     work = np.clip(work / max(float(work.max()), 1e-6), 0, 1)
-    width = _stroke_width(ndimage.uniform_filter(work, 3) >= 0.5)  # smoothed: ragged edges are not a thin pen
+    width = stroke_width(ndimage.uniform_filter(work, 3) >= 0.5)  # smoothed: ragged edges are not a thin pen
     if width < 0.5 * target:  # thinner than any MNIST pen
         radius = max(1, round((target - width) / 2))
         full_strength = np.clip(work * 2, 0, 1)  # a hairline is faint once scaled down: restore its ink

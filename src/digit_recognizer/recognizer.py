@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import atexit
 import functools
-import json
+import math
 import os
 import sys
 import threading
@@ -22,14 +22,18 @@ from typing import Any
 
 import numpy as np
 
+from . import combine
+from .ctc import Reading, SequenceReader, digit_columns, digit_probabilities
 from .imagefile import describe
-from .preprocess import ImageError, ImageSource, NoDigit, preprocess
-from .segment import Box, segment
+from .preprocess import INK_THRESHOLD, ImageError, ImageSource, Ink, NoDigit, load_ink, normalize, preprocess
+from .segment import Box, Segmentation, segment
+from .sessions import open_session, read_card
 
 MODEL_NAME = "mnist_cnn"
 NO_DIGIT = 10  # column of the "not a digit" class in scores(), for models trained with one
 UNSURE_BELOW = 0.8  # confidence under which an answer is shown as unsure ("7 or 1?")
 NOT_A_DIGIT = "not one digit: a stray mark, a scribble, or several digits (read those in number mode)"
+ALTERNATIVES = 2  # the segmenter's readings with up to this many digits more or fewer compete (with a sequence model)
 
 
 class ModelError(Exception):
@@ -142,21 +146,28 @@ def shipped_model_path() -> Path:
 class Recognizer:
     """Recognize handwritten digits with an ONNX model (default: the one shipped in the package)."""
 
-    def __init__(self, session: Any, path: Path, card: dict[str, Any]) -> None:
+    def __init__(self, session: Any, path: Path, card: dict[str, Any], sequence: SequenceReader | None = None) -> None:
         self._session = session
         self._input = session.get_inputs()[0].name
         self.path = path
         self.card = card
+        self.sequence = sequence  # the number reader for touching digits (None: numbers by the segmenter alone)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str] | None = None, *, threads: int | None = None) -> Recognizer:
+    def load(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        threads: int | None = None,
+        sequence_model: str | os.PathLike[str] | bool = True,
+    ) -> Recognizer:
         """Load an ONNX model and its model card (``<name>.json`` beside it, optional).
 
         The model is checked here, once, for every app and verb: a model that cannot
         work is refused with a ModelError saying why, rather than failing on every image.
+        ``sequence_model``: the sequence reader's ONNX file (True: the shipped one when it
+        is there; False: none, numbers are read by the segmenter alone).
         """
-        import onnxruntime as ort
-
         model_path = Path(path) if path is not None else shipped_model_path()
         if not model_path.is_file():
             hint = (
@@ -165,14 +176,9 @@ class Recognizer:
                 else "The shipped model is missing from the installed package; reinstall it with `pip install .`."
             )
             raise ModelError(f"Model file {model_path} not found. {hint}")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
-        options.inter_op_num_threads = 1
-        try:
-            session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own exception types
-            raise ModelError(f"{model_path} is not a usable ONNX model ({exc}).") from None
-        return cls(_checked_model(session, model_path), model_path, _read_card(model_path))
+        session = open_session(model_path, threads, ModelError)
+        sequence = _load_sequence(sequence_model, threads)
+        return cls(_checked_model(session, model_path), model_path, read_card(model_path), sequence)
 
     # -- the model ------------------------------------------------------------------
 
@@ -221,23 +227,83 @@ class Recognizer:
         probs = iter(self.scores(np.stack(arrays)) if arrays else [])
         return [Prediction.from_probabilities(next(probs)) if isinstance(p, np.ndarray) else p for p in prepared]
 
-    def predict_number(self, image: ImageSource, digits: int | None = None) -> NumberPrediction:
+    def predict_number(self, image: ImageSource | Ink, digits: int | None = None) -> NumberPrediction:
         """Find every digit in an image of a number and read them left to right.
 
         The model scores every way of grouping and cutting the strokes, and the most
-        probable reading wins (see ``segment``). ``digits``: the count when it is known
-        (a form field), to get the best reading of exactly that many digits.
+        probable reading wins (see ``segment``); with a sequence model, the segmenter's
+        readings are rescored by it (see ``combine``). ``digits``: the count when it is
+        known (a form field), to get the best reading of exactly that many digits.
+        The image is read and its ink found once (``load_ink``), for both readers.
         """
         try:
-            found = segment(image, self.scores, digits=digits)
+            ink = load_ink(image)
+            found = segment(ink, self.scores, digits=digits, alternatives=ALTERNATIVES if self.sequence else 0)
         except NoDigit as empty:
             return NumberPrediction(None, reason=str(empty))
-        read = [
-            DigitInNumber(Prediction.from_probabilities(piece.scores[:10]), piece.box, piece.image)
-            for piece in found.digits
-        ]
-        number = "".join(str(d.prediction.digit) for d in read) or None
-        return NumberPrediction(number, read, found.reason, found.ignored)
+        if self.sequence is None or not found.digits:
+            return _number_from(found)
+        return self._combined(ink, found, self.sequence.read(ink), digits)
+
+    def _combined(self, ink: Ink, found: Segmentation, reading: Reading, digits: int | None) -> NumberPrediction:
+        """The segmenter's readings rescored by the sequence reader (``combine.choose``)."""
+        options = [found, *found.alternatives]
+        weakest = min(max(p.scores[:10]) for p in found.digits)
+        choice = combine.choose(
+            [(o.text, o.score) for o in options], reading.log_probability, reading.text, weakest, digits
+        )
+        if choice.index is not None:
+            chosen = options[choice.index]
+            return _number_from(chosen, found.reason if choice.index == 0 else None, found.ignored)
+        same = next((o for o in options if len(o.digits) == len(reading.text)), None)
+        pieces = [(p.box, p.image) for p in same.digits] if same is not None else _pieces_from_frames(ink, reading)
+        read = []
+        for k, ((box, image), span) in enumerate(zip(pieces, reading.spans, strict=True)):
+            p = digit_probabilities(reading.log_probs, span)
+            digit = int(reading.text[k])
+            read.append(DigitInNumber(Prediction(digit, float(p[digit]), tuple(p.tolist())), box, image))
+        return NumberPrediction(reading.text, read, found.reason, found.ignored)
+
+
+def _number_from(found: Segmentation, reason: str | None = None, ignored: list[Box] | None = None) -> NumberPrediction:
+    """A segmenter's reading as the answer: each digit with the digit model's probabilities and its box."""
+    read = [
+        DigitInNumber(Prediction.from_probabilities(piece.scores[:10]), piece.box, piece.image)
+        for piece in found.digits
+    ]
+    number = "".join(str(d.prediction.digit) for d in read) or None
+    reason = found.reason if reason is None and ignored is None else reason
+    return NumberPrediction(number, read, reason, found.ignored if ignored is None else ignored)
+
+
+def _pieces_from_frames(ink: Ink, reading: Reading) -> list[tuple[Box, np.ndarray]]:
+    """Boxes (source pixels) and 28x28 images of the sequence reader's digits, from the columns it read them in."""
+    strokes = ink.strength >= INK_THRESHOLD
+    cols = np.flatnonzero(strokes.any(0))
+    out = []
+    for x0, x1 in digit_columns(reading, (int(cols[0]), int(cols[-1]) + 1)):
+        a, b = max(0, int(x0)), max(int(x0) + 1, math.ceil(x1))
+        rows = np.flatnonzero(strokes[:, a:b].any(1))
+        y0, y1 = (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (0, strokes.shape[0])
+        try:
+            image = normalize(ink.strength[y0:y1, a:b])
+        except NoDigit:
+            image = np.zeros((28, 28), dtype=np.float32)
+        s = ink.scale
+        out.append(((int(a * s), int(y0 * s), math.ceil(b * s), math.ceil(y1 * s)), image))
+    return out
+
+
+def _load_sequence(model: str | os.PathLike[str] | bool, threads: int | None) -> SequenceReader | None:
+    """The sequence reader asked for; a broken file is a ModelError saying why."""
+    from .ctc import SequenceModelError
+
+    if model is False:
+        return None
+    try:
+        return SequenceReader.load(None if model is True else model, threads=threads)
+    except SequenceModelError as exc:
+        raise ModelError(str(exc)) from None
 
 
 UNREADABLE = "unreadable image: "  # start of a batch item's reason when the image could not be read
@@ -429,14 +495,3 @@ def _checked_model(session: Any, path: Path) -> _CheckedModel:
     probabilities = bool(((scores >= 0) & (scores <= 1)).all() and np.allclose(scores.sum(axis=1), 1, atol=1e-3))
     model.logits = not probabilities
     return model
-
-
-def _read_card(model_path: Path) -> dict[str, Any]:
-    card_path = model_path.with_suffix(".json")
-    if not card_path.is_file():
-        return {}
-    try:
-        card = json.loads(card_path.read_text())
-        return card if isinstance(card, dict) else {}
-    except (OSError, ValueError):
-        return {}

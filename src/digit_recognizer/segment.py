@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
 import numpy as np
 from scipy import ndimage
 
-from .preprocess import INK_THRESHOLD, ImageSource, NoDigit, _grow, _load, _stroke_width, find_ink, normalize
+from .preprocess import INK_THRESHOLD, ImageSource, Ink, NoDigit, grow, load_ink, normalize, stroke_width
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1
 Scorer = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) images -> (N, 11) scores: digits 0-9, then "no digit"
@@ -92,20 +92,39 @@ class Piece:
 class Segmentation:
     """The digits of a number left to right, and the marks left out of every digit (their boxes).
 
-    ``reason`` explains a reading that could not follow the request (fewer digits than asked).
+    ``reason`` explains a reading that could not follow the request (another count of
+    digits than asked for). ``score`` is the reading's log probability on the best path
+    (0 without a model); ``alternatives`` holds the best readings with other counts of
+    digits (when asked for), for a second reader to rescore.
     """
 
     digits: list[Piece]
     ignored: list[Box] = field(default_factory=list)
     reason: str | None = None
+    score: float = 0.0
+    alternatives: list[Segmentation] = field(default_factory=list, repr=False)
+
+    @property
+    def text(self) -> str:
+        """The digits read, as a string ("" without a model or without digits)."""
+        return "".join(str(int(np.argmax(p.scores[:10]))) for p in self.digits if p.scores)
 
 
-def segment(source: ImageSource, scores: Scorer | None = None, *, digits: int | None = None) -> Segmentation:
+def segment(
+    source: ImageSource | Ink,
+    scores: Scorer | None = None,
+    *,
+    digits: int | None = None,
+    alternatives: int = 0,
+) -> Segmentation:
     """The digits of an image of a number, left to right, each MNIST-normalized.
 
     ``scores`` is the model (``Recognizer.scores``): without it the grouping rests on
     shapes alone (strokes that overlap are one digit; touching digits are not cut).
-    ``digits`` asks for exactly that many digits. Raises NoDigit for a blank image.
+    ``digits`` asks for exactly that many digits: the best reading of that count when the
+    strokes allow one, with a ``reason`` whenever the image looks like another count.
+    ``alternatives`` (k) adds the best readings with up to k digits more or fewer.
+    Raises NoDigit for a blank image. ``source`` may be an ``Ink`` from ``load_ink``.
 
     Cuts are proposed lazily, to keep a number's cost near that of its digits: first the
     strokes are read whole; then the strokes of every digit the model is unsure of, or
@@ -114,16 +133,19 @@ def segment(source: ImageSource, scores: Scorer | None = None, *, digits: int | 
     """
     if digits is not None and not 1 <= digits <= MAX_DIGITS:
         raise ValueError(f"digits must be a count from 1 to {MAX_DIGITS}, got {digits}")
-    gray, scale = _load(source)
-    ink, labels = find_ink(gray)
-    reader = _Reader(ink, labels, scores)
-    strokes, height = over_segment(labels)
+    ink = load_ink(source)
+    reader = _Reader(ink.strength, ink.labels, scores)
+    strokes, height = over_segment(ink.labels)
     reading = reader.read(strokes, height, digits)
     if scores is not None:
         suspects = reading.suspects(height, digits)
         if suspects:
-            reading = reader.read(over_segment(labels, cut=suspects)[0], height, digits)
-    return reading.result(scale)
+            reading = reader.read(over_segment(ink.labels, cut=suspects)[0], height, digits)
+    found = reading.result(ink.scale)
+    if alternatives:
+        others = [reading.with_count(k).result(ink.scale) for k in reading.counts_near(alternatives)]
+        found = replace(found, alternatives=others)
+    return found
 
 
 @dataclass
@@ -132,8 +154,10 @@ class _Reading:
     candidates: list[_Candidate]
     images: list[np.ndarray]
     table: np.ndarray
+    paths: _Paths
     chosen: list[int]
     left_out: list[int]
+    score: float
     scored: bool
     reason: str | None
 
@@ -148,6 +172,18 @@ class _Reading:
                 out |= {p.label for p in self.primitives[c.start : c.stop]}
         return out
 
+    def counts_near(self, reach: int) -> list[int]:
+        """Other counts of digits within ``reach`` of this reading's that the primitives can hold."""
+        n = len(self.chosen)
+        return [k for k in range(max(1, n - reach), min(len(self.primitives), n + reach) + 1) if k != n]
+
+    def with_count(self, count: int) -> _Reading:
+        """The best reading of exactly ``count`` digits over the same candidates (scores already read)."""
+        path = self.paths.path(count)
+        if path is None:
+            return replace(self, chosen=[], left_out=[], score=-math.inf, reason=None)
+        return replace(self, chosen=path[0], left_out=path[1], score=path[2], reason=None)
+
     def result(self, scale: float) -> Segmentation:
         pieces = [
             Piece(
@@ -159,7 +195,7 @@ class _Reading:
         ]
         ignored = [_scaled(self.primitives[i].box, scale) for i in self.left_out]
         reason = self.reason if pieces else "only stray marks (dots or short dashes), no digit"
-        return Segmentation(pieces, ignored, reason)
+        return Segmentation(pieces, ignored, reason, self.score if self.scored else 0.0)
 
 
 class _Reader:
@@ -180,13 +216,13 @@ class _Reader:
                 self.seen[keys[k]] = (image, row)
         images_list = [self.seen[key][0] for key in keys]
         table = np.stack([self.seen[key][1] for key in keys])
-        reason = None
-        path = _best_path(primitives, candidates, table, height, digits)
-        if path is None:  # fewer pieces than asked for: the best reading of any length
-            path = _best_path(primitives, candidates, table, height, None)
-            assert path is not None  # every primitive alone is a candidate
-            reason = f"could not find {digits} digits in the image; read {len(path[0])}"
-        return _Reading(primitives, candidates, images_list, table, *path, self.scores is not None, reason)
+        paths = _Paths(primitives, candidates, table, height)
+        free = paths.path(None)
+        assert free is not None  # every primitive alone is a candidate
+        path, reason = free, None
+        if digits is not None:
+            path, reason = _asked_count(paths, digits, free)
+        return _Reading(primitives, candidates, images_list, table, paths, *path, self.scores is not None, reason)
 
     def _score(self, images: np.ndarray) -> np.ndarray:
         if self.scores is None:
@@ -231,7 +267,7 @@ def over_segment(labels: np.ndarray, cut: set[int] | None = None) -> tuple[list[
     primitives: list[Primitive] = []
     for label, (rows, cols) in found:
         mask = labels[rows, cols] == label
-        pen = max(_stroke_width(mask), 1.0)
+        pen = max(stroke_width(mask), 1.0)
         h, w = mask.shape
         longest = max(h, w)
         mark = longest < MARK_SIZE * height or longest < MARK_PENS * pen
@@ -407,7 +443,7 @@ def _candidate_image(ink: np.ndarray, labels: np.ndarray, primitives: Sequence[P
     for p in primitives[c.start : c.stop]:
         cols = slice(max(p.box[0] - x0, 0), p.box[2] - x0)
         keep[:, cols] |= window[:, cols] == p.label
-    crop = np.where(_grow(keep), ink[y0:y1, x0:x1], 0)
+    crop = np.where(grow(keep), ink[y0:y1, x0:x1], 0)
     crop[crop < INK_THRESHOLD * 0.5] = 0
     return normalize(crop)
 
@@ -443,58 +479,82 @@ def _mark_score(primitive: Primitive, scores: np.ndarray | None) -> float:
     return math.log(chance) if chance > 0 else -math.inf
 
 
-def _best_path(
-    primitives: Sequence[Primitive],
-    candidates: Sequence[_Candidate],
-    table: np.ndarray,
-    height: float,
-    digits: int | None,
-) -> tuple[list[int], list[int]] | None:
-    """The candidates (indices) and stray marks (primitive indices) of the most probable reading.
+class _Paths:
+    """The best reading of primitives [0, i) as k digits, for every i and k: one dynamic programme, any count.
 
-    ``best[i][k]``: the best log probability of reading primitives [0, i) as k digits.
-    None when no reading has exactly ``digits`` digits.
+    ``best[i][k]``: the best log probability of reading primitives [0, i) as k digits;
+    ``back`` the step that achieved it. Readings of any count are backtracked from it.
     """
-    n = len(primitives)
-    most = n if digits is None else digits
-    minus = -math.inf
-    best = [[minus] * (most + 1) for _ in range(n + 1)]
-    back: list[list[tuple[int, int, int] | None]] = [[None] * (most + 1) for _ in range(n + 1)]
-    best[0][0] = 0.0
-    single = {c.start: k for k, c in enumerate(candidates) if c.stop == c.start + 1}
-    ending: dict[int, list[int]] = {}
-    for k, c in enumerate(candidates):
-        ending.setdefault(c.stop, []).append(k)
-    digit = [_digit_score(table[k], c, height) for k, c in enumerate(candidates)]
-    mark = [_mark_score(p, table[single[i]] if i in single else None) for i, p in enumerate(primitives)]
-    for i in range(1, n + 1):
-        for count in range(most + 1):
-            if best[i - 1][count] + mark[i - 1] > best[i][count]:  # primitive i-1 is a stray mark
-                best[i][count] = best[i - 1][count] + mark[i - 1]
-                back[i][count] = (i - 1, count, -1)
-            if count == 0:
-                continue
-            for k in ending.get(i, []):
-                start = candidates[k].start
-                score = best[start][count - 1] + digit[k]
-                if score > best[i][count]:
-                    best[i][count] = score
-                    back[i][count] = (start, count - 1, k)
-    count = max(range(most + 1), key=lambda k: best[n][k]) if digits is None else digits
-    if best[n][count] == minus:
-        return None
-    chosen, left_out = [], []
-    i = n
-    while i > 0:
-        step = back[i][count]
-        assert step is not None
-        previous, count, k = step
-        if k < 0:
-            left_out.append(previous)
-        else:
-            chosen.append(k)
-        i = previous
-    return chosen[::-1], left_out[::-1]
+
+    def __init__(
+        self, primitives: Sequence[Primitive], candidates: Sequence[_Candidate], table: np.ndarray, height: float
+    ) -> None:
+        n = len(primitives)
+        minus = -math.inf
+        best = [[minus] * (n + 1) for _ in range(n + 1)]
+        back: list[list[tuple[int, int, int] | None]] = [[None] * (n + 1) for _ in range(n + 1)]
+        best[0][0] = 0.0
+        single = {c.start: k for k, c in enumerate(candidates) if c.stop == c.start + 1}
+        ending: dict[int, list[int]] = {}
+        for k, c in enumerate(candidates):
+            ending.setdefault(c.stop, []).append(k)
+        digit = [_digit_score(table[k], c, height) for k, c in enumerate(candidates)]
+        mark = [_mark_score(p, table[single[i]] if i in single else None) for i, p in enumerate(primitives)]
+        for i in range(1, n + 1):
+            for count in range(n + 1):
+                if best[i - 1][count] + mark[i - 1] > best[i][count]:  # primitive i-1 is a stray mark
+                    best[i][count] = best[i - 1][count] + mark[i - 1]
+                    back[i][count] = (i - 1, count, -1)
+                if count == 0:
+                    continue
+                for k in ending.get(i, []):
+                    start = candidates[k].start
+                    score = best[start][count - 1] + digit[k]
+                    if score > best[i][count]:
+                        best[i][count] = score
+                        back[i][count] = (start, count - 1, k)
+        self.n, self.best, self.back = n, best, back
+
+    def path(self, digits: int | None) -> tuple[list[int], list[int], float] | None:
+        """Candidates (indices), stray marks (primitive indices) and log probability of the best reading.
+
+        Of exactly ``digits`` digits, or of any count for None; None when no reading has that count.
+        """
+        n, best = self.n, self.best
+        count = max(range(n + 1), key=lambda k: best[n][k]) if digits is None else digits
+        if count > n or best[n][count] == -math.inf:
+            return None
+        score = best[n][count]
+        chosen, left_out = [], []
+        i = n
+        while i > 0:
+            step = self.back[i][count]
+            assert step is not None
+            previous, count, k = step
+            if k < 0:
+                left_out.append(previous)
+            else:
+                chosen.append(k)
+            i = previous
+        return chosen[::-1], left_out[::-1], score
+
+
+ReadPath = tuple[list[int], list[int], float]  # chosen candidates, primitives left out, log probability
+
+
+def _asked_count(paths: _Paths, digits: int, free: ReadPath) -> tuple[ReadPath, str | None]:
+    """The best reading of ``digits`` digits, and why it may be wrong: a form field's count is a hint, not a fact.
+
+    When the strokes cannot make that many digits, the best reading of any count is kept;
+    when they can but read best as another count, the asked-for reading is given with a reason.
+    """
+    found = len(free[0])
+    path = paths.path(digits)
+    if path is None:
+        return free, f"could not find {digits} digits in the image; read {found}"
+    if found != digits:
+        return path, f"asked for {digits} digits, but the image reads best as {found}; check the count"
+    return path, None
 
 
 def _scaled(box: Box, scale: float) -> Box:
