@@ -538,6 +538,8 @@ def test_the_saved_confirmation_goes_away_by_itself_and_with_the_next_drawing(
     window.draw(1)  # the next drawing: the thanks were for the one before
     assert window.app.correction.state is None and not window.app.correction.prompt.winfo_ismapped()
     monkeypatch.setattr(panels, "CONFIRM_S", 0.3)
+    window.key("Escape")  # the 1 went over the 7: start again, with a digit to correct
+    window.draw(1)
     window.click("Wrong?")
     window.key("7")
     assert window.app.correction.prompt.winfo_ismapped()
