@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from digit_recognizer import ctc
-from digit_recognizer.combine import SEGMENTER_SURE, choose
+from digit_recognizer.combine import SEGMENTER_SURE, SEQUENCE_SURE, choose
 from digit_recognizer.ctc import BLANK, CLASSES, best_path, digit_columns, line_image, log_probability, log_softmax
 from digit_recognizer.preprocess import load_ink
 from drawing import draw, touching
@@ -123,7 +123,7 @@ def test_the_sequence_string_is_taken_only_when_it_is_sure_and_the_segmenter_is_
     sure = choose(readings, ctc_scores.__getitem__, "77", weakest=SEGMENTER_SURE + 0.1)
     assert (unsure.index, unsure.text) == (None, "77")
     assert sure.index == 0
-    ctc_scores["77"] = -2.0  # not sure enough of its own string
+    ctc_scores["77"] = SEQUENCE_SURE - 1.0  # not sure enough of its own string
     assert choose(readings, ctc_scores.__getitem__, "77", weakest=0.3).index == 0
 
 
