@@ -1,5 +1,5 @@
 # digit-recognizer's web app and HTTP API in a container: recognition only
-# (numpy, Pillow, scipy, onnxruntime + FastAPI/uvicorn), no torch, non-root.
+# (numpy, Pillow, cc3d, onnxruntime + FastAPI/uvicorn), no torch, non-root.
 #
 #   docker build -t digit-recognizer .
 #   docker run --rm -p 8000:8000 digit-recognizer                      # one worker

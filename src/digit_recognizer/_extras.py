@@ -12,11 +12,9 @@ import importlib
 import json
 import shlex
 import sys
-from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 from urllib.parse import unquote, urlparse
-from urllib.request import url2pathname
 
 DISTRIBUTION = "digit-recognizer"
 EXTRAS = {
@@ -61,6 +59,8 @@ def install_target(extra: str, direct_url: dict[str, object] | None) -> list[str
         return [shlex.quote(f"{DISTRIBUTION}[{extra}] @ {vcs.get('vcs', 'git')}+{url}")]
     if parsed.scheme != "file":
         return [shlex.quote(f"{DISTRIBUTION}[{extra}] @ {url}")]
+    from urllib.request import url2pathname  # imported here: urllib.request costs every command 10 ms
+
     path = url2pathname(unquote(parsed.path))
     dir_info = direct_url.get("dir_info")
     editable = isinstance(dir_info, dict) and dir_info.get("editable") is True
@@ -69,6 +69,8 @@ def install_target(extra: str, direct_url: dict[str, object] | None) -> list[str
 
 def _direct_url() -> dict[str, object] | None:
     """The installation's ``direct_url.json``: None when installed from an index (or not installed)."""
+    from importlib import metadata  # imported here: it costs every command 12 ms
+
     try:
         text = metadata.distribution(DISTRIBUTION).read_text("direct_url.json")
     except metadata.PackageNotFoundError:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from importlib import resources
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -150,7 +149,7 @@ class SequenceModelError(Exception):
 
 
 def shipped_model_path() -> Path:
-    return Path(str(resources.files("digit_recognizer") / "models" / f"{MODEL_NAME}.onnx"))
+    return Path(__file__).parent / "models" / f"{MODEL_NAME}.onnx"  # not importlib.resources: 11 ms of start-up
 
 
 @dataclass(frozen=True)

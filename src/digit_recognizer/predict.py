@@ -163,7 +163,7 @@ def predict_files(
     ``progress`` (default: when stderr is a terminal) shows a bar on stderr.
     """
     out = out or sys.stdout
-    recognizer = Recognizer.load(model)
+    recognizer = Recognizer.load(model, sequence_model=multi)  # one digit per image needs no number reader
     found = walk(paths)
     failed, width, count = False, 0, 0
     with _progress_bar(sys.stderr.isatty() if progress is None else progress) as bar:

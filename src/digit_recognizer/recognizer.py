@@ -16,7 +16,6 @@ import sys
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -140,7 +139,7 @@ class NumberPrediction:
 
 
 def shipped_model_path() -> Path:
-    return Path(str(resources.files("digit_recognizer") / "models" / f"{MODEL_NAME}.onnx"))
+    return Path(__file__).parent / "models" / f"{MODEL_NAME}.onnx"  # not importlib.resources: 11 ms of start-up
 
 
 class Recognizer:
@@ -214,15 +213,18 @@ class Recognizer:
         return Prediction.from_probabilities(self.scores(x[None])[0])
 
     def predict_batch(self, images: Iterable[ImageSource], *, jobs: int | None = None) -> list[Prediction]:
-        """Recognize many images, in order; preprocessing runs on ``jobs`` cores (default: all).
+        """Recognize many images, in order, on ``jobs`` cores (default: all).
 
         Works wherever Python runs (a script without a main guard, ``python -c``, a
         thread, a notebook) and answers as ``predict`` does image by image. An image that
         cannot be read does not stop the others: its Prediction has digit None and a
         ``reason`` starting with ``UNREADABLE`` ("unreadable image: ..."). How the work
-        is spread over cores, safely, is explained in ``_prepare_all``.
+        is spread over cores, safely, is explained in ``_recognize_all``.
         """
-        prepared = _prepare_all(list(images), jobs)
+        return _recognize_all(self, list(images), jobs)
+
+    def predict_prepared(self, prepared: Sequence[np.ndarray | Prediction]) -> list[Prediction]:
+        """Predictions for ``preprocess_many``'s output: one batched model call for every array in it."""
         arrays = [p for p in prepared if isinstance(p, np.ndarray)]
         probs = iter(self.scores(np.stack(arrays)) if arrays else [])
         return [Prediction.from_probabilities(next(probs)) if isinstance(p, np.ndarray) else p for p in prepared]
@@ -329,30 +331,50 @@ _pools: dict[tuple[str, int], Any] = {}  # ("process" | "thread", workers) -> an
 _pools_lock = threading.Lock()
 
 
-def _prepare_all(images: list[ImageSource], jobs: int | None) -> list[np.ndarray | Prediction]:
-    """Preprocess ``images`` on ``jobs`` cores: worker processes when that is safe, else threads.
+def _recognize_all(recognizer: Recognizer, images: list[ImageSource], jobs: int | None) -> list[Prediction]:
+    """Recognize ``images`` on ``jobs`` cores: whole in worker processes when that is safe, else in threads.
 
-    Preprocessing is mostly short numpy and scipy calls that hold the GIL, so only
-    processes use several cores fully. Processes are started (forkserver or spawn,
-    never fork: onnxruntime has threads) only when the child would not re-run the
-    user's script (see ``_processes_are_safe``); otherwise a thread pool does the
-    work, which still overlaps the parts of Pillow and numpy that release the GIL.
-    A process pool that breaks (a worker killed) falls back to threads.
+    Preprocessing is mostly short numpy calls that hold the GIL, so only processes use
+    several cores fully; each worker process decodes, preprocesses and runs the model
+    on its own share (``recognize_in_worker``: the model loaded once per worker, one
+    thread each), so that nothing waits on one process's model call. Processes are
+    started (forkserver or spawn, never fork: onnxruntime has threads) only when the
+    child would not re-run the user's script (see ``_processes_are_safe``); otherwise a
+    thread pool preprocesses, which still overlaps the parts of Pillow and numpy that
+    release the GIL, and the model reads the whole batch here. A process pool that
+    breaks (a worker killed) falls back to threads.
     """
     workers = max(1, min(jobs or os.cpu_count() or 1, -(-len(images) // 16)))
     if workers < 2 or len(images) < PARALLEL_MIN_BATCH:
-        return preprocess_many(images)
+        return recognizer.predict_prepared(preprocess_many(images))
     size = -(-len(images) // (workers * 4))
     chunks = [images[i : i + size] for i in range(0, len(images), size)]
     if _processes_are_safe():
         from concurrent.futures.process import BrokenProcessPool
 
+        work = functools.partial(recognize_in_worker, str(recognizer.path))
         try:
-            return [item for part in _pool("process", workers).map(preprocess_many, chunks) for item in part]
+            return [item for part in _pool("process", workers).map(work, chunks) for item in part]
         except BrokenProcessPool:
             with _pools_lock:
                 _pools.pop(("process", workers), None)
-    return [item for part in _pool("thread", workers).map(preprocess_many, chunks) for item in part]
+    prepared = [item for part in _pool("thread", workers).map(preprocess_many, chunks) for item in part]
+    return recognizer.predict_prepared(prepared)
+
+
+_worker_recognizers: dict[str, Recognizer] = {}  # in a worker process: model path -> its Recognizer
+
+
+def recognize_in_worker(model: str, images: Sequence[ImageSource]) -> list[Prediction]:
+    """Predictions for ``images`` with the model at ``model`` (module level: worker processes run it).
+
+    The model is loaded on a worker's first chunk and kept, with one onnxruntime thread:
+    the workers themselves are the parallelism.
+    """
+    recognizer = _worker_recognizers.get(model)
+    if recognizer is None:
+        recognizer = _worker_recognizers[model] = Recognizer.load(model, threads=1, sequence_model=False)
+    return recognizer.predict_prepared(preprocess_many(images))
 
 
 def _pool(kind: str, workers: int) -> Any:

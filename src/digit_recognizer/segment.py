@@ -29,8 +29,8 @@ from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
 import numpy as np
-from scipy import ndimage
 
+from .morphology import bounding_boxes, minimum_filter1d, runs
 from .preprocess import INK_THRESHOLD, ImageSource, Ink, NoDigit, grow, load_ink, normalize, stroke_width
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1
@@ -260,7 +260,7 @@ def over_segment(labels: np.ndarray, cut: set[int] | None = None) -> tuple[list[
 
     Strokes whose labels are in ``cut`` are cut where touching digits may meet; the others stay whole.
     """
-    found = [(i + 1, s) for i, s in enumerate(ndimage.find_objects(labels)) if s is not None]
+    found = [(i + 1, s) for i, s in enumerate(bounding_boxes(labels)) if s is not None]
     if not found:
         raise NoDigit("only specks of noise, no digit")
     height = float(max(s[0].stop - s[0].start for _, s in found))
@@ -319,10 +319,8 @@ def _cut_columns(mask: np.ndarray, height: float, pen: float) -> list[int]:
 
 def _local_minima(profile: np.ndarray, reach: int) -> list[int]:
     """Indices where the profile is lowest within ``reach`` on each side (plateaus: their middle)."""
-    lowest = ndimage.minimum_filter1d(profile, 2 * reach + 1, mode="nearest")
-    at_min = profile <= lowest
-    runs, count = ndimage.label(at_min)
-    return [int(np.flatnonzero(runs == r).mean()) for r in range(1, count + 1)]
+    at_min = profile <= minimum_filter1d(profile, 2 * reach + 1)
+    return [(start + stop - 1) // 2 for start, stop in runs(at_min)]
 
 
 # --------------------------------------------------------------------------- 2. candidates

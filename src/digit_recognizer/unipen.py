@@ -16,7 +16,6 @@ import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
@@ -56,7 +55,7 @@ class Unipen:
 
 
 def bundled_path() -> Path:
-    return Path(str(resources.files("digit_recognizer") / "datasets" / "unipen" / FILE_NAME))
+    return Path(__file__).parent / "datasets" / "unipen" / FILE_NAME
 
 
 def default_path() -> Path:
