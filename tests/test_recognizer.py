@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import subprocess
 import sys
 import threading
@@ -274,3 +275,26 @@ def test_a_bad_image_in_a_batch_fails_alone(recognizer: Recognizer, tmp_path: Pa
     assert [p.digit for p in read[:5]] == [2, None, None, None, 5] and len(read) == 100
     assert all(p.reason and p.reason.startswith(UNREADABLE) for p in read[1:4])
     assert "file not found" in (read[2].reason or "")
+
+
+def test_predict_stream_answers_each_batch_as_predict_batch_does(recognizer: Recognizer) -> None:
+    batches = [[draw(str((i + k) % 10)) for i in range(n)] for k, n in enumerate([70, 0, 3, 90, 65])]
+    streamed = list(recognizer.predict_stream(iter(batches), jobs=2))
+    assert [len(b) for b in streamed] == [len(b) for b in batches]
+    assert [[p.digit for p in b] for b in streamed] == [[p.digit for p in recognizer.predict_batch(b)] for b in batches]
+
+
+def test_predict_stream_goes_on_in_threads_when_a_worker_is_killed(recognizer: Recognizer) -> None:
+    import signal
+
+    from digit_recognizer import recognizer as module
+
+    batches = [[draw(str((i + k) % 10)) for i in range(80)] for k in range(5)]
+    stream = recognizer.predict_stream(iter(batches), jobs=2)
+    first = next(stream)  # the pool is up, the next batches are in its workers' hands
+    pool = module._pools[("process", 2)]
+    for process in list(pool._processes.values()):
+        os.kill(process.pid, signal.SIGKILL)
+    rest = list(stream)
+    assert [[p.digit for p in b] for b in [first, *rest]] == [[(i + k) % 10 for i in range(80)] for k in range(5)]
+    assert ("process", 2) not in module._pools  # a new pool is made on the next call

@@ -10,6 +10,7 @@ reported with its reason and the exit status becomes 1.
 
 from __future__ import annotations
 
+import collections
 import errno
 import json
 import os
@@ -166,42 +167,59 @@ def predict_files(
     recognizer = Recognizer.load(model, sequence_model=multi)  # one digit per image needs no number reader
     found = walk(paths)
     failed, width, count = False, 0, 0
+    chunks = iter(lambda: list(islice(found, CHUNK)), [])
     with _progress_bar(sys.stderr.isatty() if progress is None else progress) as bar:
-        while chunk := list(islice(found, CHUNK)):
-            results = _recognize(recognizer, chunk, multi, jobs, digits)
+        for results in _results(recognizer, chunks, multi, jobs, digits):
             if not count and not as_json:
                 width = max(len(printable(r["path"])) for r in results)
                 _emit(_header(width, multi), out)
             for result in results:
                 failed |= "error" in result
                 _emit(json.dumps(result) if as_json else _row(result, width, top_k, multi), out)
-            count += len(chunk)
-            bar.update(len(chunk))
+            count += len(results)
+            bar.update(len(results))
     if not count:
         print("error: no image files found in " + printable(", ".join(shown(p) for p in paths)), file=sys.stderr)
         return 1
     return 1 if failed else 0
 
 
-def _recognize(
-    recognizer: Recognizer,
-    chunk: list[tuple[Path, str | None]],
-    multi: bool,
-    jobs: int | None,
-    digits: int | None = None,
-) -> list[dict[str, Any]]:
-    """Results for one chunk, in order; paths that could not be read keep their reason."""
-    readable = [path for path, problem in chunk if problem is None]
-    if multi:
-        from concurrent.futures import ThreadPoolExecutor
+Walked = list[tuple[Path, str | None]]  # a chunk of walk(): (path, None) to read, or (path, why not)
 
-        with ThreadPoolExecutor(jobs or os.cpu_count() or 1) as pool:
-            done = iter(pool.map(lambda p: result_for(recognizer, shown(p), p, True, digits), readable))
-    else:
-        done = iter(
-            _as_single(p, found)
-            for p, found in zip(readable, recognizer.predict_batch(readable, jobs=jobs), strict=True)
-        )
+
+def _results(
+    recognizer: Recognizer, chunks: Iterator[Walked], multi: bool, jobs: int | None, digits: int | None
+) -> Iterator[list[dict[str, Any]]]:
+    """Each chunk's results, in order; paths that could not be read keep their reason.
+
+    Digits are read with ``Recognizer.predict_stream``, so the cores read the next
+    chunks while this one is printed; numbers in a thread pool, chunk by chunk.
+    """
+    if multi:
+        for chunk in chunks:
+            yield _numbers(recognizer, chunk, jobs, digits)
+        return
+    pending: collections.deque[Walked] = collections.deque()  # chunks handed out, not yet answered
+
+    def readable() -> Iterator[list[Path]]:
+        for chunk in chunks:
+            pending.append(chunk)
+            yield [path for path, problem in chunk if problem is None]
+
+    for predictions in recognizer.predict_stream(readable(), jobs=jobs):
+        found = iter(predictions)
+        yield [
+            _as_single(path, next(found)) if problem is None else {"path": shown(path), "error": problem}
+            for path, problem in pending.popleft()
+        ]
+
+
+def _numbers(recognizer: Recognizer, chunk: Walked, jobs: int | None, digits: int | None) -> list[dict[str, Any]]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    readable = [path for path, problem in chunk if problem is None]
+    with ThreadPoolExecutor(jobs or os.cpu_count() or 1) as pool:
+        done = iter(pool.map(lambda p: result_for(recognizer, shown(p), p, True, digits), readable))
     return [next(done) if problem is None else {"path": shown(path), "error": problem} for path, problem in chunk]
 
 

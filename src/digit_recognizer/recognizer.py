@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import ast
 import atexit
+import collections
 import functools
+import itertools
 import math
 import os
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -223,6 +225,23 @@ class Recognizer:
         """
         return _recognize_all(self, list(images), jobs)
 
+    def predict_stream(
+        self, batches: Iterable[Sequence[ImageSource]], *, jobs: int | None = None
+    ) -> Iterator[list[Prediction]]:
+        """``predict_batch`` of each batch in turn, the next ones already being read: for folders of any size.
+
+        Memory holds a few batches, never the whole stream, and the cores never wait for
+        the caller: while it handles one batch's predictions, the worker processes read
+        the next (STREAM_AHEAD batches in flight). Where processes are not safe (see
+        ``_processes_are_safe``) each batch is read in threads as ``predict_batch`` does.
+        """
+        workers = max(1, jobs or os.cpu_count() or 1)
+        if workers < 2 or not _processes_are_safe():
+            for batch in batches:
+                yield self.predict_batch(batch, jobs=jobs)
+            return
+        yield from _stream_in_processes(self, iter(batches), workers)
+
     def predict_prepared(self, prepared: Sequence[np.ndarray | Prediction]) -> list[Prediction]:
         """Predictions for ``preprocess_many``'s output: one batched model call for every array in it."""
         arrays = [p for p in prepared if isinstance(p, np.ndarray)]
@@ -331,7 +350,9 @@ _pools: dict[tuple[str, int], Any] = {}  # ("process" | "thread", workers) -> an
 _pools_lock = threading.Lock()
 
 
-def _recognize_all(recognizer: Recognizer, images: list[ImageSource], jobs: int | None) -> list[Prediction]:
+def _recognize_all(
+    recognizer: Recognizer, images: list[ImageSource], jobs: int | None, processes: bool = True
+) -> list[Prediction]:
     """Recognize ``images`` on ``jobs`` cores: whole in worker processes when that is safe, else in threads.
 
     Preprocessing is mostly short numpy calls that hold the GIL, so only processes use
@@ -349,7 +370,7 @@ def _recognize_all(recognizer: Recognizer, images: list[ImageSource], jobs: int 
         return recognizer.predict_prepared(preprocess_many(images))
     size = -(-len(images) // (workers * 4))
     chunks = [images[i : i + size] for i in range(0, len(images), size)]
-    if _processes_are_safe():
+    if processes and _processes_are_safe():
         from concurrent.futures.process import BrokenProcessPool
 
         work = functools.partial(recognize_in_worker, str(recognizer.path))
@@ -360,6 +381,42 @@ def _recognize_all(recognizer: Recognizer, images: list[ImageSource], jobs: int 
                 _pools.pop(("process", workers), None)
     prepared = [item for part in _pool("thread", workers).map(preprocess_many, chunks) for item in part]
     return recognizer.predict_prepared(prepared)
+
+
+STREAM_AHEAD = 2  # batches handed to the worker processes before the caller takes the first
+
+
+def _stream_in_processes(
+    recognizer: Recognizer, batches: Iterator[Sequence[ImageSource]], workers: int
+) -> Iterator[list[Prediction]]:
+    """``predict_stream`` on worker processes: each batch split into one piece per worker, submitted ahead."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = _pool("process", workers)
+    work = functools.partial(recognize_in_worker, str(recognizer.path))
+    in_flight: collections.deque[tuple[list[ImageSource], list[Any]]] = collections.deque()
+
+    def submit(batch: Sequence[ImageSource]) -> None:
+        items = list(batch)
+        size = max(1, -(-len(items) // workers))
+        in_flight.append((items, [pool.submit(work, items[i : i + size]) for i in range(0, len(items), size)]))
+
+    for batch in itertools.islice(batches, STREAM_AHEAD):
+        submit(batch)
+    while in_flight:
+        items, futures = in_flight.popleft()
+        if (upcoming := next(batches, None)) is not None:
+            submit(upcoming)
+        try:
+            yield [p for future in futures for p in future.result()]
+        except BrokenProcessPool:  # a worker was killed: this batch and the rest on threads
+            with _pools_lock:
+                _pools.pop(("process", workers), None)
+            rest = [items, *(waiting for waiting, _ in in_flight)]
+            in_flight.clear()
+            for batch in itertools.chain(rest, batches):
+                yield _recognize_all(recognizer, list(batch), workers, processes=False)
+            return
 
 
 _worker_recognizers: dict[str, Recognizer] = {}  # in a worker process: model path -> its Recognizer
