@@ -27,6 +27,8 @@ EXTRAS = {
     "orjson": "web",
     "fastapi_offline": "web",
     "matplotlib": "plots",
+    "ray": "ray",
+    "pyarrow": "ray",
 }
 
 
