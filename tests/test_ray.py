@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -235,8 +236,9 @@ def test_ray_options_without_ray_say_to_add_it(argv: list[str]) -> None:
         main(["predict", "samples/seven.png", *argv])
 
 
-def python(code: str, *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=REPO, timeout=120)
+def python(code: str, *argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", code, *argv]
+    return subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=120, env=env)
 
 
 def test_without_ray_the_message_names_the_extra() -> None:
@@ -247,12 +249,15 @@ def test_without_ray_the_message_names_the_extra() -> None:
     assert "-m pip install" in done.stderr and "[ray]" in done.stderr
 
 
-def test_an_address_nobody_answers_is_one_line_within_seconds() -> None:
+@pytest.mark.parametrize("how", ["--ray-address", "RAY_ADDRESS"])
+def test_an_address_nobody_answers_is_one_line_within_seconds(how: str) -> None:
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]  # closed again when the block ends: nothing listens there
+    where = ["--ray-address", f"127.0.0.1:{port}"] if how == "--ray-address" else []
+    env = {**os.environ, "RAY_ADDRESS": f"127.0.0.1:{port}"} if how == "RAY_ADDRESS" else None
     done = python("from digit_recognizer.cli import main; raise SystemExit(main())",
-                  "predict", "--ray", "--ray-address", f"127.0.0.1:{port}", "samples/seven.png")  # fmt: skip
+                  "predict", "--ray", *where, "samples/seven.png", env=env)  # fmt: skip
     assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr
     assert done.stderr == (
         f"error: no Ray cluster answers at 127.0.0.1:{port} (Connection refused); start one there with "
