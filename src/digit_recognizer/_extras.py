@@ -25,6 +25,8 @@ EXTRAS = {
     "orjson": "web",
     "fastapi_offline": "web",
     "matplotlib": "plots",
+    "ray": "ray",
+    "pyarrow": "ray",
 }
 
 

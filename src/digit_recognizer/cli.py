@@ -39,11 +39,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _user_errors() -> tuple[type[Exception], ...]:
     """Errors the user can fix, each with a message saying how: printed as one line, never a traceback."""
+    from .bulk import BulkError
     from .data import DataError
     from .preprocess import ImageError
     from .recognizer import ModelError
 
-    return (DataError, ModelError, ImageError, MissingExtra)
+    return (DataError, ModelError, ImageError, MissingExtra, BulkError)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -490,7 +491,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def add_predict(verbs: Any) -> None:
     p = _verb(verbs, "predict", "Recognize the digit (or, with --multi, the number) in image files.")
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files, or folders of them")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="image files, or folders of them")
     _model_option(p)
     p.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
     p.add_argument("--top-k", type=int, default=3, metavar="K", help="alternatives shown in the table")
@@ -499,6 +500,18 @@ def add_predict(verbs: Any) -> None:
     p.add_argument(
         "--digits", type=int, metavar="N", help="the number has exactly N digits: read the best N (implies --multi)"
     )
+    ray = p.add_argument_group("past one machine, on Ray Data (pip install 'digit-recognizer[ray]')")
+    ray.add_argument(
+        "--ray",
+        action="store_true",
+        help="read on a Ray cluster: a local one for the run, else $RAY_ADDRESS's; a PATH may also be an "
+        "http(s) URL, an s3:// (or other pyarrow filesystem) path, or a Parquet table with an 'image' column",
+    )
+    ray.add_argument("--ray-address", metavar="ADDRESS", help="join the Ray cluster at ADDRESS (HOST:6379)")
+    ray.add_argument(
+        "--workers", type=_positive_int, metavar="N", help="recognizers, one CPU each (default: all the cluster's CPUs)"
+    )
+    ray.add_argument("--output", type=Path, metavar="FILE", help="write the results to FILE.parquet or FILE.jsonl")
     p.set_defaults(func=cmd_predict)
 
 
@@ -512,17 +525,26 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise SystemExit(f"error: --jobs must be at least 1, got {args.jobs}")
     if args.digits is not None and not 1 <= args.digits <= MAX_DIGITS:
         raise SystemExit(f"error: --digits must be between 1 and {MAX_DIGITS}, got {args.digits}")
+    given = [flag for flag in ("ray_address", "workers", "output") if getattr(args, flag) is not None]
+    if given and not args.ray:
+        raise SystemExit(f"error: --{given[0].replace('_', '-')} is for --ray: add --ray, or leave it out")
+    if args.ray and args.jobs is not None:
+        raise SystemExit("error: --jobs is for one machine; with --ray, --workers N says how many recognizers run")
     _resolve_model(args)
     multi = args.multi or args.digits is not None
-    return predict_files(
-        args.paths,
-        model=args.model,
-        as_json=args.json,
-        top_k=args.top_k,
-        multi=multi,
-        jobs=args.jobs,
-        digits=args.digits,
-    )
+    common: dict[str, Any] = {
+        "model": args.model,
+        "as_json": args.json,
+        "top_k": args.top_k,
+        "multi": multi,
+        "digits": args.digits,
+    }
+    if args.ray:
+        from .bulk import predict_on_ray
+
+        where = {"address": args.ray_address, "workers": args.workers, "output": args.output}
+        return predict_on_ray(args.paths, **common, **where)
+    return predict_files([Path(path) for path in args.paths], **common, jobs=args.jobs)
 
 
 # --------------------------------------------------------------------------- draw

@@ -163,25 +163,48 @@ def predict_files(
 
     ``progress`` (default: when stderr is a terminal) shows a bar on stderr.
     """
-    out = out or sys.stdout
     recognizer = Recognizer.load(model, sequence_model=multi)  # one digit per image needs no number reader
     found = walk(paths)
-    failed, width, count = False, 0, 0
     chunks = iter(lambda: list(islice(found, CHUNK)), [])
+
+    def results(bar: Any) -> Iterator[dict[str, Any]]:
+        for chunk in _results(recognizer, chunks, multi, jobs, digits):
+            yield from chunk
+            bar.update(len(chunk))
+
     with _progress_bar(sys.stderr.isatty() if progress is None else progress) as bar:
-        for results in _results(recognizer, chunks, multi, jobs, digits):
-            if not count and not as_json:
-                width = max(len(printable(r["path"])) for r in results)
-                _emit(_header(width, multi), out)
-            for result in results:
-                failed |= "error" in result
-                _emit(json.dumps(result) if as_json else _row(result, width, top_k, multi), out)
-            count += len(results)
-            bar.update(len(results))
+        count, failed = print_results(results(bar), as_json=as_json, top_k=top_k, multi=multi, out=out)
     if not count:
         print("error: no image files found in " + printable(", ".join(shown(p) for p in paths)), file=sys.stderr)
         return 1
     return 1 if failed else 0
+
+
+def print_results(
+    results: Iterable[dict[str, Any]],
+    *,
+    as_json: bool = False,
+    top_k: int = 3,
+    multi: bool = False,
+    out: TextIO | None = None,
+) -> tuple[int, bool]:
+    """Print results (``result_for``'s dicts) as `digits predict` does; return (how many, whether any failed).
+
+    Printed as they come, CHUNK at a time: the table's path column is as wide as the
+    longest path of the first chunk. `digits predict --ray` prints its results here too.
+    """
+    out = out or sys.stdout
+    pending = iter(results)
+    failed, width, count = False, 0, 0
+    while chunk := list(islice(pending, CHUNK)):
+        if not count and not as_json:
+            width = max(len(printable(r["path"])) for r in chunk)
+            _emit(_header(width, multi), out)
+        for result in chunk:
+            failed |= "error" in result
+            _emit(json.dumps(result) if as_json else _row(result, width, top_k, multi), out)
+        count += len(chunk)
+    return count, failed
 
 
 Walked = list[tuple[Path, str | None]]  # a chunk of walk(): (path, None) to read, or (path, why not)
