@@ -148,6 +148,7 @@ def main() -> int:
         f"python {sys.version.split()[0]}, onnxruntime {version('onnxruntime')}, numpy {np.__version__}, "
         f"Pillow {version('pillow')}, scipy {version('scipy')}, load average {os.getloadavg()[0]:.1f}"
     )
+    print(f"{'measurement':<58}{'value':>16}{'ratio':>9}  target")
     images = canvases(max(args.files, args.batch))
     one_canvas(recognizer, images, args.repeats)
     batch(recognizer, images[: args.batch], args.jobs)

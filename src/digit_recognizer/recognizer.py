@@ -240,7 +240,12 @@ class Recognizer:
             for batch in batches:
                 yield self.predict_batch(batch, jobs=jobs)
             return
-        yield from _stream_in_processes(self, iter(batches), workers)
+        batches = iter(batches)
+        for batch in batches:  # small batches in this process: starting the workers costs more than they save
+            if len(batch) >= PARALLEL_MIN_BATCH:
+                yield from _stream_in_processes(self, itertools.chain([batch], batches), workers)
+                return
+            yield self.predict_batch(batch, jobs=jobs)
 
     def predict_prepared(self, prepared: Sequence[np.ndarray | Prediction]) -> list[Prediction]:
         """Predictions for ``preprocess_many``'s output: one batched model call for every array in it."""
