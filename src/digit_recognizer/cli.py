@@ -343,7 +343,7 @@ def add_train_numbers(verbs: Any) -> None:
 
 def _sequence_defaults() -> dict[str, Any]:
     """The trainer's defaults without importing torch (argparse help at start-up)."""
-    return {"epochs": 12, "numbers": 14_000, "val_numbers": 600, "batch_size": 32, "lr": 2e-3, "seed": 0}
+    return {"epochs": 16, "numbers": 28_000, "val_numbers": 600, "batch_size": 32, "lr": 2e-3, "seed": 0}
 
 
 def cmd_train_numbers(args: argparse.Namespace) -> int:

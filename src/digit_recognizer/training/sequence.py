@@ -44,8 +44,8 @@ STATE_FORMAT = "digits-numbers-state/1"
 class SequenceConfig:
     """Everything that makes a run; saved with every checkpoint and in the model card."""
 
-    epochs: int = 12
-    numbers: int = 14_000  # composed training numbers (UNIPEN writers and MNIST digits)
+    epochs: int = 16
+    numbers: int = 28_000  # composed training numbers (UNIPEN writers and MNIST digits)
     val_numbers: int = 600  # composed from UNIPEN validation writers, for model selection
     mnist_share: float = 0.25  # of the training numbers made of MNIST digits
     batch_size: int = 32
