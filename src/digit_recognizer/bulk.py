@@ -531,7 +531,7 @@ def predict_on_ray(
             rows = (json.loads(line) for batch in batches for line in batch["json"].to_pylist())
             count, failed = print_results(rows, as_json=as_json, top_k=top_k, multi=multi, out=out)
         seconds = time.perf_counter() - began
-        rate = f"{count / seconds:.0f} images/s"
+        rate = f"{count / seconds:.{0 if count / seconds >= 10 else 1}f} images/s"
         print(f"ray: {count} images in {seconds:.1f} s ({rate}) on {workers or cluster.cpus} workers", file=sys.stderr)
         if output is not None:
             print(f"ray: results written to {output}", file=sys.stderr)
