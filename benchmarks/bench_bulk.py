@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).parent))
+from bench_recognize import process_time, throughput
 from conditions import cpu_model, version
 
 from digit_recognizer import Recognizer
@@ -60,24 +60,6 @@ def p50(call: Callable[[int], object], repeats: int) -> float:
     return float(np.median(samples))
 
 
-def best_rate(call: Callable[[], object], n: int, rounds: int = 3) -> float:
-    best = 0.0
-    for _ in range(rounds):
-        start = time.perf_counter()
-        call()
-        best = max(best, n / (time.perf_counter() - start))
-    return best
-
-
-def process_seconds(command: list[str], repeats: int = 5) -> float:
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        samples.append(time.perf_counter() - start)
-    return float(np.median(samples))
-
-
 def row(label: str, value: str, ratio: float | None = None, target: str = "") -> None:
     shown = f"{ratio:>7.2f}x" if ratio is not None else ""
     print(f"{label:<58}{value:>16}{shown:>9}  {target}")
@@ -93,8 +75,8 @@ def one_canvas(recognizer: Recognizer, images: list[np.ndarray], repeats: int) -
 
 def batch(recognizer: Recognizer, images: list[np.ndarray], jobs: int) -> None:
     recognizer.predict_batch(images[:200], jobs=jobs)  # starts the worker pool
-    one = best_rate(lambda: recognizer.predict_batch(images, jobs=1), len(images))
-    many = best_rate(lambda: recognizer.predict_batch(images, jobs=jobs), len(images))
+    one = throughput(lambda: recognizer.predict_batch(images, jobs=1), len(images))
+    many = throughput(lambda: recognizer.predict_batch(images, jobs=jobs), len(images))
     row(f"predict_batch, {len(images)} canvases, jobs=1", f"{one:.0f} img/s")
     row(f"predict_batch, {len(images)} canvases, jobs={jobs}", f"{many:.0f} img/s", many / one, "target >= 1.7x")
 
@@ -109,13 +91,13 @@ def folder(recognizer: Recognizer, images: list[np.ndarray], jobs: int) -> None:
         (root / "one").mkdir()
         Image.fromarray(images[0]).save(root / "one" / "one.png")
         command = [sys.executable, "-m", "digit_recognizer", "predict", "--json"]
-        start_up = process_seconds([*command, "--jobs", "1", str(root / "one")], repeats=3)
-        single = process_seconds([*command, "--jobs", "1", str(files)], repeats=1)
-        parallel = process_seconds([*command, "--jobs", str(jobs), str(files)], repeats=1)
+        start_up = process_time([*command, "--jobs", "1", str(root / "one")], repeats=3)
+        single = process_time([*command, "--jobs", "1", str(files)], repeats=1)
+        parallel = process_time([*command, "--jobs", str(jobs), str(files)], repeats=1)
         paths = sorted(files.iterdir())
         decode = p50(lambda i: np.asarray(Image.open(paths[i % len(paths)]).convert("L")), min(2000, len(paths)))
     ready = np.stack([recognizer.preprocess(c) for c in images[:1000]])
-    model = 1 / best_rate(lambda: recognizer.scores(ready), len(ready))
+    model = 1 / throughput(lambda: recognizer.scores(ready), len(ready))
     n = len(images)
     row(f"digits predict DIR, {n} PNG files, --jobs 1", f"{single:.2f} s")
     row(f"digits predict DIR, {n} PNG files, --jobs {jobs}", f"{parallel:.2f} s", single / parallel, "target >= 1.7x")
@@ -129,8 +111,8 @@ def one_file(images: list[np.ndarray]) -> None:
     python = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
         Image.fromarray(images[0]).save(Path(tmp) / "one.png")
-        bare = process_seconds([python, "-c", "import numpy, PIL.Image, onnxruntime"])
-        whole = process_seconds([python, "-m", "digit_recognizer", "predict", str(Path(tmp) / "one.png")])
+        bare = process_time([python, "-c", "import numpy, PIL.Image, onnxruntime"])
+        whole = process_time([python, "-m", "digit_recognizer", "predict", str(Path(tmp) / "one.png")])
     row("python -c 'import numpy, PIL.Image, onnxruntime'", f"{bare * 1000:.0f} ms")
     row("digits predict one.png, whole process", f"{whole * 1000:.0f} ms", whole / bare, "target <= 1.5x")
 

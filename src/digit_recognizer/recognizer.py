@@ -236,13 +236,10 @@ class Recognizer:
         ``_processes_are_safe``) each batch is read in threads as ``predict_batch`` does.
         """
         workers = max(1, jobs or os.cpu_count() or 1)
-        if workers < 2 or not _processes_are_safe():
-            for batch in batches:
-                yield self.predict_batch(batch, jobs=jobs)
-            return
+        parallel = workers > 1 and _processes_are_safe()
         batches = iter(batches)
         for batch in batches:  # small batches in this process: starting the workers costs more than they save
-            if len(batch) >= PARALLEL_MIN_BATCH:
+            if parallel and len(batch) >= PARALLEL_MIN_BATCH:
                 yield from _stream_in_processes(self, itertools.chain([batch], batches), workers)
                 return
             yield self.predict_batch(batch, jobs=jobs)
@@ -382,8 +379,7 @@ def _recognize_all(
         try:
             return [item for part in _pool("process", workers).map(work, chunks) for item in part]
         except BrokenProcessPool:
-            with _pools_lock:
-                _pools.pop(("process", workers), None)
+            _forget_pool("process", workers)
     prepared = [item for part in _pool("thread", workers).map(preprocess_many, chunks) for item in part]
     return recognizer.predict_prepared(prepared)
 
@@ -415,8 +411,7 @@ def _stream_in_processes(
         try:
             yield [p for future in futures for p in future.result()]
         except BrokenProcessPool:  # a worker was killed: this batch and the rest on threads
-            with _pools_lock:
-                _pools.pop(("process", workers), None)
+            _forget_pool("process", workers)
             rest = [items, *(waiting for waiting, _ in in_flight)]
             in_flight.clear()
             for batch in itertools.chain(rest, batches):
@@ -456,6 +451,12 @@ def _pool(kind: str, workers: int) -> Any:
                 atexit.register(_shutdown_pools)
             _pools[(kind, workers)] = pool
         return pool
+
+
+def _forget_pool(kind: str, workers: int) -> None:
+    """Drop a broken pool: the next call of that kind and size makes a new one."""
+    with _pools_lock:
+        _pools.pop((kind, workers), None)
 
 
 def _shutdown_pools() -> None:
