@@ -274,5 +274,8 @@ def save_mistakes(shown: dict, results: dict, labels: np.ndarray, path: str, cou
 
 if __name__ == "__main__":
     t0 = time.perf_counter()
-    main()
+    try:
+        main()
+    except data.DataError as exc:  # no MNIST here: say how to get it, as `digits` does
+        raise SystemExit(f"error: {exc}") from None
     print(f"({time.perf_counter() - t0:.0f} s)")
