@@ -18,7 +18,7 @@ from PIL import IcoImagePlugin, Image
 
 import hostile_files as hostile
 from digit_recognizer.cli import main
-from digit_recognizer.imagefile import ALLOWED_FORMATS, ImageError, open_image
+from digit_recognizer.imagefile import ALLOWED_FORMATS, ImageError, open_image, read_capped, read_file
 from digit_recognizer.ink import InkFormatError, parse_sample, read_ndjson
 from digit_recognizer.predict import predict_files, printable
 from digit_recognizer.preprocess import open_image as open_for_preprocessing
@@ -169,6 +169,34 @@ def test_entries_of_a_folder_that_are_not_image_files_each_get_a_row(tmp_path: P
     assert "broken symbolic link" in rows["dangling.png"] and "loops" in rows["loop.png"]
     assert "not a regular file" in rows["fifo.png"] and "not a regular file" in rows["device.png"]
     assert "folder inside the folder" in rows["sub"]
+
+
+def test_a_file_is_read_whole_and_a_path_with_a_nul_byte_is_one_error(tmp_path: Path) -> None:
+    (tmp_path / "seven.png").write_bytes(png_of_seven())
+    assert read_file(tmp_path / "seven.png") == png_of_seven()
+    with pytest.raises(ImageError, match="cannot read"):
+        read_file(str(tmp_path / "seven\0.png"))
+    with pytest.raises(ImageError, match="is a directory"):
+        read_file(tmp_path)
+
+
+class Endless(io.RawIOBase):
+    """A stream that never ends (a server that keeps sending), counting what it was asked for."""
+
+    def __init__(self) -> None:
+        self.asked: list[int] = []
+
+    def read(self, size: int = -1) -> bytes:
+        self.asked.append(size)
+        return b"x" * size
+
+
+def test_a_stream_is_read_up_to_one_byte_past_the_limit_in_bounded_reads() -> None:
+    stream = Endless()
+    data = read_capped(stream, limit=3_000_000)
+    assert len(data) == 3_000_001  # one more than the limit: the caller says "too large"
+    assert max(stream.asked) <= 1 << 20  # never one read (and one allocation) the size of the limit
+    assert read_capped(io.BytesIO(b"small"), limit=3_000_000) == b"small"
 
 
 def test_file_names_cannot_forge_rows_or_drive_the_terminal(tmp_path: Path) -> None:

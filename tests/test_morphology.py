@@ -1,4 +1,4 @@
-"""The image operations preprocessing uses instead of scipy.ndimage give what scipy.ndimage gives."""
+"""The image operations preprocessing uses instead of scipy.ndimage and Pillow give what those give."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from PIL import Image
 from scipy import ndimage
 
 from digit_recognizer import morphology
@@ -73,6 +74,31 @@ def test_dilation_and_erosion_by_a_disk(image: np.ndarray, radius: int) -> None:
     disk = x * x + y * y <= radius * radius + radius * 0.5
     assert np.array_equal(morphology.grey_dilation(image, disk), ndimage.grey_dilation(image, footprint=disk))
     assert np.array_equal(morphology.grey_erosion(image, disk), ndimage.grey_erosion(image, footprint=disk))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    arrays(np.float32, st.tuples(st.integers(1, 160), st.integers(1, 160)), elements=st.floats(0, 1, width=32)),
+    st.tuples(st.integers(1, 90), st.integers(1, 90)),
+)
+def test_resize_is_pillows_antialiased_bilinear_resize(image: np.ndarray, size: tuple[int, int]) -> None:
+    """Shrinking (antialiased), enlarging and keeping a side: Pillow's result within float32 rounding."""
+    expected = np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BILINEAR))
+    got = morphology.resize(image, size)
+    assert got.shape == expected.shape and got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, atol=3e-7)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    arrays(np.float32, st.tuples(st.integers(1, 12), st.integers(1, 12)), elements=st.floats(0, 1, width=32)),
+    st.tuples(st.integers(0, 6), st.integers(0, 6)),
+    st.sampled_from(["edge", "symmetric"]),
+)
+def test_pad_is_numpys_pad(image: np.ndarray, width: tuple[int, int], mode: str) -> None:
+    """Including pads wider than the image, which mirror more than once."""
+    rows, cols = width
+    assert np.array_equal(morphology.pad(image, width, mode), np.pad(image, ((rows, rows), (cols, cols)), mode=mode))
 
 
 @pytest.mark.parametrize("verb", ["predict", "draw", "serve"])

@@ -36,7 +36,7 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from ._extras import require
-from .imagefile import MAX_FILE_BYTES, describe
+from .imagefile import MAX_FILE_BYTES, describe, read_capped
 from .predict import IMAGE_SUFFIXES, as_result, print_results, printable, result_for, shown, walk
 from .recognizer import UNREADABLE, Recognizer
 
@@ -270,7 +270,7 @@ def fetch(url: str) -> tuple[bytes | None, str]:
 
     try:
         with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT) as answer:
-            data: bytes = answer.read(MAX_FILE_BYTES + 1)
+            data = read_capped(answer)
     except urllib.error.HTTPError as exc:
         return None, f"could not fetch it (HTTP {exc.code} {exc.reason})"
     except urllib.error.URLError as exc:
@@ -292,7 +292,7 @@ def _read_uri(uri: str) -> tuple[bytes | None, str]:
     try:
         filesystem, path = fs.FileSystem.from_uri(uri)
         with filesystem.open_input_stream(path) as stream:
-            data: bytes = stream.read(MAX_FILE_BYTES + 1)
+            data = read_capped(stream)
     except FileNotFoundError:
         return None, "file not found"
     except Exception as exc:

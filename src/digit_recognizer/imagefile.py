@@ -20,6 +20,7 @@ import io
 import os
 import stat
 import warnings
+from typing import Any
 
 from PIL import Image, ImageOps
 
@@ -138,28 +139,51 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+READ_CHUNK = 1 << 20
+
+
+def read_capped(stream: Any, limit: int = MAX_FILE_BYTES) -> bytes:
+    """A stream's bytes up to ``limit`` + 1 (one more says "too large"), read a chunk at a time.
+
+    ``stream.read(limit + 1)`` at once would allocate the whole limit (200 MB) first for
+    every small image that comes from a socket or an object store.
+    """
+    parts: list[bytes] = []
+    total = 0
+    while total <= limit:
+        part = stream.read(min(READ_CHUNK, limit + 1 - total))
+        if not part:
+            break
+        parts.append(part)
+        total += len(part)
+    return b"".join(parts)
+
+
 def read_file(path: str | os.PathLike[str]) -> bytes:
-    """The file's bytes (read at once: no file stays open while it decodes); ImageError saying why not."""
-    _refuse_special_file(path)
+    """The file's bytes (read at once: no file stays open while it decodes); ImageError saying why not.
+
+    One ``stat`` answers everything asked before opening: a FIFO, socket or device would
+    block or never end, so only regular files are opened, and the size bounds the read
+    (a read sized to the file, not to the limit, which would allocate the limit first).
+    """
     try:
-        size = os.stat(path).st_size
-        if size > MAX_FILE_BYTES:
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise ImageError(f"{path!s} is a directory, not an image")
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageError(f"{path!s} is not a regular file (a FIFO, device or socket?); pass an image file")
+        if (size := info.st_size) > MAX_FILE_BYTES:
             raise ImageError(f"{path!s} is {size / 1e6:.0f} MB, too large to be a picture of a digit; shrink it")
         with open(path, "rb") as file:
-            return file.read(MAX_FILE_BYTES + 1)
+            data = file.read(size + 1)
+            if len(data) > size:  # it grew since: read on, up to the limit
+                data += file.read(MAX_FILE_BYTES + 1 - len(data))
     except FileNotFoundError:
         raise ImageError(f"file not found: {path!s}") from None
     except IsADirectoryError:
         raise ImageError(f"{path!s} is a directory, not an image") from None
-    except OSError as exc:
-        raise ImageError(f"cannot read {path!s} ({exc.strerror or exc})") from None
-
-
-def _refuse_special_file(path: str | os.PathLike[str]) -> None:
-    """A FIFO, socket or device would block or never end: only regular files (and folders, refused later) pass."""
-    try:
-        mode = os.stat(path).st_mode
-    except (OSError, ValueError):
-        return  # Image.open says what is wrong
-    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-        raise ImageError(f"{path!s} is not a regular file (a FIFO, device or socket?); pass an image file")
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        raise ImageError(f"cannot read {path!s} ({getattr(exc, 'strerror', None) or exc})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ImageError(f"{path!s} grew past {MAX_FILE_BYTES / 1e6:.0f} MB while being read; shrink it")
+    return data

@@ -1,4 +1,4 @@
-"""The few image operations preprocessing needs, without scipy: connected strokes and min/max filters.
+"""The few image operations preprocessing needs, without scipy: connected strokes, filters, resampling.
 
 ``scipy.ndimage`` did this until issue 21, but importing it costs about 0.3 s (it pulls
 in scipy's array-API layer and, through it, numpy.testing and numpy.f2py) where the
@@ -8,9 +8,16 @@ compiled library, about four times faster than ``ndimage.label`` on a canvas); t
 filters are a few numpy lines on arrays of at most ANALYSIS_PIXELS. Each function gives
 what the ``scipy.ndimage`` call named in its docstring gives (tests/test_morphology.py
 checks them against scipy).
+
+``resize`` is Pillow's antialiased bilinear resize done as two small matrix products:
+a round trip through a Pillow image costs about 40 us of conversions, several times the
+arithmetic, and preprocessing resizes every digit once or twice (issue 21).
 """
 
 from __future__ import annotations
+
+import functools
+from typing import Literal
 
 import cc3d
 import numpy as np
@@ -24,6 +31,7 @@ def label(mask: np.ndarray) -> tuple[np.ndarray, int]:
     if mask.size == 0:
         return np.zeros(mask.shape, dtype=np.int32), 0
     ink = np.ascontiguousarray(mask, dtype=bool).view(np.uint8)  # uint8: cc3d 4.1 mislabels one-row bool masks
+    # (binary_image=True would be twice as fast, but leaves gaps in the numbering of some masks)
     labels, count = cc3d.connected_components(ink, connectivity=8, return_N=True)
     labels = labels.astype(np.int32, copy=False)
     return (_in_raster_order(labels, count) if count > 1 else labels), int(count)
@@ -68,6 +76,25 @@ def _box(mask: np.ndarray) -> Box | None:
     return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
 
 
+def pad(image: np.ndarray, width: int | tuple[int, int], mode: Literal["edge", "symmetric"]) -> np.ndarray:
+    """``np.pad`` of a 2-D image ("edge" or "symmetric"), a few times cheaper for the narrow pads filters need."""
+    rows, cols = (width, width) if isinstance(width, int) else width
+    h, w = image.shape
+    if rows > h or cols > w:  # a pad wider than the image repeats the mirror: np.pad knows how
+        return np.pad(image, ((rows, rows), (cols, cols)), mode=mode)
+    out = np.empty((h + 2 * rows, w + 2 * cols), dtype=image.dtype)
+    out[rows : rows + h, cols : cols + w] = image
+    for k in range(1, rows + 1):  # rows first, then columns over the full height: the corners come out right
+        top, bottom = (0, h - 1) if mode == "edge" else (k - 1, h - k)
+        out[rows - k, cols : cols + w] = image[top]
+        out[rows + h - 1 + k, cols : cols + w] = image[bottom]
+    for k in range(1, cols + 1):
+        left, right = (cols, cols + w - 1) if mode == "edge" else (cols + k - 1, cols + w - k)
+        out[:, cols - k] = out[:, left]
+        out[:, cols + w - 1 + k] = out[:, right]
+    return out
+
+
 def runs(flags: np.ndarray) -> list[tuple[int, int]]:
     """The runs of True in a 1-D array as (start, stop); the pieces ``ndimage.label`` finds in 1-D."""
     edges = np.diff(np.concatenate(([0], flags.astype(np.int8), [0])))
@@ -82,7 +109,7 @@ def minimum_filter1d(profile: np.ndarray, size: int) -> np.ndarray:
 
 def _square(image: np.ndarray, size: int, reduce: np.ufunc) -> np.ndarray:
     half = size // 2
-    padded = np.pad(image, half, mode="edge")
+    padded = pad(image, half, "edge")
     rows = reduce.reduce(sliding_window_view(padded, size, axis=1), axis=-1)
     return reduce.reduce(sliding_window_view(rows, size, axis=0), axis=-1)
 
@@ -100,7 +127,7 @@ def grey_opening(image: np.ndarray, size: int) -> np.ndarray:
 def uniform_filter(image: np.ndarray, size: int, mode: str = "reflect") -> np.ndarray:
     """The mean over a centred odd size x size window; ``ndimage.uniform_filter`` ("reflect": edge pixel mirrored)."""
     half = size // 2
-    padded = np.pad(image.astype(np.float64), half, mode="symmetric" if mode == "reflect" else "edge")
+    padded = pad(image.astype(np.float64), half, "symmetric" if mode == "reflect" else "edge")
     h, w = image.shape
     rows = padded[:, :w].copy()
     for k in range(1, size):
@@ -113,7 +140,7 @@ def uniform_filter(image: np.ndarray, size: int, mode: str = "reflect") -> np.nd
 
 def _footprint(image: np.ndarray, footprint: np.ndarray, reduce: np.ufunc) -> np.ndarray:
     r, c = footprint.shape[0] // 2, footprint.shape[1] // 2
-    padded = np.pad(image, ((r, r), (c, c)), mode="symmetric")
+    padded = pad(image, (r, c), "symmetric")
     h, w = image.shape
     out = None
     for dy, dx in zip(*np.nonzero(footprint), strict=True):
@@ -131,3 +158,35 @@ def grey_dilation(image: np.ndarray, footprint: np.ndarray) -> np.ndarray:
 def grey_erosion(image: np.ndarray, footprint: np.ndarray) -> np.ndarray:
     """The minimum over a symmetric footprint, edges mirrored; ``ndimage.grey_erosion(footprint=...)``."""
     return _footprint(image, footprint, np.minimum)
+
+
+def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A float image resized to ``size`` (width, height): ``Image.fromarray(image).resize(size, BILINEAR)``.
+
+    Pillow resamples width then height, each pass a weighted sum in double precision
+    rounded to float32; the same here, with the weights of ``_bilinear_weights``.
+    """
+    out = np.asarray(image, dtype=np.float32)
+    width, height = size
+    if width != out.shape[1]:
+        out = (out.astype(np.float64) @ _bilinear_weights(out.shape[1], width).T).astype(np.float32)
+    if height != out.shape[0]:
+        out = (_bilinear_weights(out.shape[0], height) @ out.astype(np.float64)).astype(np.float32)
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _bilinear_weights(size_in: int, size_out: int) -> np.ndarray:
+    """(size_out, size_in) weights of Pillow's antialiased bilinear filter (``precompute_coeffs`` in Resample.c).
+
+    Output pixel i is centred at (i + 0.5) * scale in the input; the triangle filter is
+    widened by the reduction (antialiasing), clipped to the image and normalized.
+    """
+    scale = size_in / size_out
+    support = max(scale, 1.0)
+    centre = (np.arange(size_out, dtype=np.float64) + 0.5) * scale
+    offset = (np.arange(size_in, dtype=np.float64)[None, :] - centre[:, None]) + 0.5
+    weights = np.maximum(1.0 - np.abs(offset * (1.0 / support)), 0.0)
+    weights /= weights.sum(axis=1, keepdims=True)
+    weights.flags.writeable = False  # cached and shared
+    return weights

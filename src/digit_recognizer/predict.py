@@ -163,7 +163,8 @@ def predict_files(
 
     ``progress`` (default: when stderr is a terminal) shows a bar on stderr.
     """
-    recognizer = Recognizer.load(model, sequence_model=multi)  # one digit per image needs no number reader
+    # One digit per image needs no number reader; --jobs 1 means one core, the model's thread included.
+    recognizer = Recognizer.load(model, sequence_model=multi, threads=1 if jobs == 1 else None)
     found = walk(paths)
     chunks = iter(lambda: list(islice(found, CHUNK)), [])
 

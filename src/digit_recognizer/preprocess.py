@@ -32,7 +32,17 @@ from PIL import Image
 from .imagefile import MAX_PIXELS as MAX_PIXELS  # re-exported: reading files is imagefile's job
 from .imagefile import ImageError as ImageError
 from .imagefile import open_image as open_image
-from .morphology import bounding_boxes, grey_closing, grey_dilation, grey_erosion, grey_opening, label, uniform_filter
+from .morphology import (
+    Box,
+    bounding_boxes,
+    grey_closing,
+    grey_dilation,
+    grey_erosion,
+    grey_opening,
+    label,
+    resize,
+    uniform_filter,
+)
 
 ImageSource = Union[str, os.PathLike, bytes, Image.Image, np.ndarray]  # noqa: UP007 (runtime alias)
 
@@ -61,18 +71,20 @@ class Ink:
 
     ``gray`` is the reduced grayscale image (analysis scale), ``strength`` the ink in it
     (bright = ink, 0 = background, whatever the input's polarity), ``labels`` its strokes
-    (1..n, specks 0) and ``scale`` the factor from analysis pixels back to the source's.
+    (1..n, specks 0), ``scale`` the factor from analysis pixels back to the source's and
+    ``box`` the strokes' bounding box (rows, cols): the later steps look only inside it.
     """
 
     gray: np.ndarray = field(repr=False)  # (H, W) float32 in [0, 1]
     strength: np.ndarray = field(repr=False)  # (H, W) float32 in [0, 1]
     labels: np.ndarray = field(repr=False)  # (H, W) int
     scale: float
+    box: Box
 
     @property
     def pen_width(self) -> float:
         """Mean pen width of the strokes kept, in analysis pixels."""
-        return stroke_width(self.labels > 0)
+        return stroke_width(self.labels[self.box] > 0)
 
 
 def load_ink(source: ImageSource | Ink) -> Ink:
@@ -83,8 +95,8 @@ def load_ink(source: ImageSource | Ink) -> Ink:
     if isinstance(source, Ink):
         return source
     gray, scale = _load(source)
-    strength, labels = find_ink(gray)
-    return Ink(gray, strength, labels, scale)
+    strength, labels, box = _find_strokes(gray)
+    return Ink(gray, strength, labels, scale, box)
 
 
 def preprocess(source: ImageSource | Ink) -> np.ndarray:
@@ -93,9 +105,9 @@ def preprocess(source: ImageSource | Ink) -> np.ndarray:
     Raises NoDigit for a blank image, specks, or a stray mark (a tap, dots, a dash).
     """
     ink = load_ink(source)
-    if mark := stray_mark(ink.labels):
+    if mark := stray_mark(ink.labels, ink.box):
         raise NoDigit(mark)
-    return normalize(ink.strength)
+    return normalize(ink.strength, ink.box)
 
 
 # --------------------------------------------------------------------------- 1. read
@@ -131,7 +143,9 @@ def _reduce(gray: Image.Image) -> Image.Image:
 
 def _to_float(gray: Image.Image) -> np.ndarray:
     if gray.mode == "L":
-        return np.asarray(gray, dtype=np.float32) * np.float32(1 / 255)
+        values = np.asarray(gray, dtype=np.float32)  # a new array: scaled in place
+        values *= np.float32(1 / 255)
+        return values
     return np.asarray(gray, dtype=np.float32)
 
 
@@ -150,13 +164,13 @@ def _pil_to_gray(image: Image.Image) -> Image.Image:
 
 
 def _float_image(gray: np.ndarray) -> Image.Image:
-    return Image.fromarray(np.ascontiguousarray(gray, dtype=np.float32), mode="F")
+    return Image.fromarray(np.ascontiguousarray(gray, dtype=np.float32))  # float32: mode "F"
 
 
 def _array_to_gray(array: np.ndarray) -> Image.Image:
     a = np.asarray(array)
     if a.dtype == np.uint8 and a.ndim == 2 and a.size:  # the apps' canvases: no conversion needed
-        return Image.fromarray(a, mode="L")
+        return Image.fromarray(a)  # mode "L" (naming it costs Pillow 13 a deprecation check)
     if a.dtype == bool:
         a = a.astype(np.float32)
     elif a.dtype.kind not in "uif":
@@ -215,8 +229,7 @@ def _stretch(a: np.ndarray) -> np.ndarray:
 
 def _shrink(gray: np.ndarray, factor: float) -> np.ndarray:
     h, w = gray.shape
-    size = (max(1, round(w * factor)), max(1, round(h * factor)))
-    return np.asarray(Image.fromarray(gray).resize(size, Image.Resampling.BILINEAR))
+    return resize(gray, (max(1, round(w * factor)), max(1, round(h * factor))))
 
 
 # --------------------------------------------------------------------------- 2-3. ink
@@ -227,6 +240,12 @@ def find_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     Raises NoDigit when nothing but background or specks is left.
     """
+    strength, labels, _ = _find_strokes(gray)
+    return strength, labels
+
+
+def _find_strokes(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, Box]:
+    """``find_ink``, and the strokes' bounding box."""
     level, uneven = _border_levels(gray)
     deviation = gray - level
     half = max(-float(deviation.min()), float(deviation.max())) / 2  # ink is the side with the strong pixels
@@ -235,16 +254,40 @@ def find_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         background = _background_surface(gray, darker)
         # Light falls on paper multiplicatively: dividing by it gives the same ink everywhere.
         deviation = (gray - background) / np.maximum(background, 0.05) if darker else gray - background
-    ink = np.maximum(-deviation if darker else deviation, 0)
+    ink = np.negative(deviation, out=deviation) if darker else deviation  # in place: a canvas-sized copy saved
+    np.maximum(ink, 0, out=ink)
     strongest = float(ink.max())
     if strongest < MIN_CONTRAST:
         raise NoDigit(BLANK)
     ink /= strongest
-    labels = _stroke_labels(ink)
-    if not labels.any():
+    labels, box = _stroke_labels(ink >= INK_THRESHOLD)
+    if box[0].stop == 0:
         raise NoDigit("only specks of noise, no digit")
-    ink *= grow(labels > 0)  # keep the strokes and their anti-aliased edges, drop noise elsewhere
-    return ink, labels
+    # Keep the strokes and their anti-aliased edges, drop noise elsewhere (nothing is kept outside the grown box).
+    rows, cols = _grown(box, ink.shape)
+    kept = ink[rows, cols] * grow(labels[rows, cols] > 0)
+    ink[:] = 0
+    ink[rows, cols] = kept
+    return ink, labels, box
+
+
+def ink_box(mask: np.ndarray) -> Box:
+    """The bounding box (rows, cols) of a mask's True pixels; empty slices (0:0) for an empty mask."""
+    rows = np.flatnonzero(mask.any(1))
+    if len(rows) == 0:
+        return slice(0, 0), slice(0, 0)
+    cols = np.flatnonzero(mask[rows[0] : rows[-1] + 1].any(0))
+    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
+
+
+def _grown(box: Box, shape: tuple[int, ...]) -> Box:
+    """A non-empty box one pixel larger on each side, within the image (what ``grow`` can reach)."""
+    rows, cols = box
+    if rows.stop == 0:
+        return box
+    return slice(max(rows.start - 1, 0), min(rows.stop + 1, shape[0])), slice(
+        max(cols.start - 1, 0), min(cols.stop + 1, shape[1])
+    )
 
 
 def grow(mask: np.ndarray) -> np.ndarray:
@@ -308,12 +351,28 @@ def _background_surface(gray: np.ndarray, dark_ink: bool) -> np.ndarray:
     morph = grey_closing if dark_ink else grey_opening
     smooth = uniform_filter(morph(small, 9), 5, mode="nearest")
     h, w = gray.shape
-    return np.asarray(Image.fromarray(smooth).resize((w, h), Image.Resampling.BILINEAR))
+    return resize(smooth, (w, h))
 
 
-def _stroke_labels(ink: np.ndarray) -> np.ndarray:
-    """Connected strokes (8-connected), each labelled 1..n; specks set to 0."""
-    mask = ink >= INK_THRESHOLD
+def _stroke_labels(mask: np.ndarray) -> tuple[np.ndarray, Box]:
+    """Connected strokes (8-connected) of a stroke mask, each labelled 1..n, specks set to 0; and their box.
+
+    Only the mask's bounding box is labelled (connected components cost with the area).
+    """
+    rows, cols = ink_box(mask)
+    labels = np.zeros(mask.shape, dtype=np.int32)
+    labels[rows, cols] = inside = _labels_without_specks(mask[rows, cols])
+    kept_rows, kept_cols = ink_box(inside > 0)
+    if kept_rows.stop == 0:
+        return labels, (kept_rows, kept_cols)
+    return labels, (_shifted(kept_rows, rows.start), _shifted(kept_cols, cols.start))
+
+
+def _shifted(part: slice, by: int) -> slice:
+    return slice(part.start + by, part.stop + by)
+
+
+def _labels_without_specks(mask: np.ndarray) -> np.ndarray:
     labels, count = label(mask)
     if count <= 1:  # one stroke (the common case): only its size matters
         return labels if np.count_nonzero(mask) >= 4 else np.zeros_like(labels)
@@ -330,24 +389,25 @@ DOT_EXTENT = 2.4  # a piece no longer than this many pen widths is a dot (a disc
 DASH_HEIGHT = 1.8  # ink no taller than this many pen widths is a dash (no digit is that flat)
 
 
-def stray_mark(labels: np.ndarray) -> str | None:
+def stray_mark(labels: np.ndarray, box: Box | None = None) -> str | None:
     """Why the strokes are a stray mark rather than a digit, or None when they may be a digit.
 
     A rule on shape in units of the pen's own width, so it holds at any size and
     resolution: a tap or dots (every piece about as long as the pen is wide) and a
     dash (ink hardly taller than one pen width). Scribbles and the rest are left to
-    the model's "not a digit" class.
+    the model's "not a digit" class. ``box``, the strokes' bounding box, saves finding it again.
     """
+    rows, cols = box or ink_box(labels > 0)
+    labels = labels[rows, cols]
     mask = labels > 0
     pen = stroke_width(mask)
     if pen <= 0:
         return BLANK
-    pieces = bounding_boxes(labels)
+    pieces = [(rows, cols)] if labels.max() == 1 else bounding_boxes(labels)
     longest = max(max(r.stop - r.start, c.stop - c.start) for r, c in (p for p in pieces if p is not None))
     if longest < DOT_EXTENT * pen:
         return "a tap or dots, not a digit: draw a digit"
-    rows = np.flatnonzero(mask.any(1))
-    if rows[-1] - rows[0] + 1 < DASH_HEIGHT * pen:
+    if rows.stop - rows.start < DASH_HEIGHT * pen:
         return "a dash, not a digit: draw a digit"
     return None
 
@@ -355,20 +415,22 @@ def stray_mark(labels: np.ndarray) -> str | None:
 # --------------------------------------------------------------------------- 4. normalize
 
 
-def normalize(ink: np.ndarray) -> np.ndarray:
-    """Crop to the ink, match MNIST's pen, fit the longer side to 20 px, centre by mass in 28x28."""
-    strokes = ink >= INK_THRESHOLD
-    rows, cols = np.flatnonzero(strokes.any(1)), np.flatnonzero(strokes.any(0))
-    if len(rows) == 0:
+def normalize(ink: np.ndarray, box: Box | None = None) -> np.ndarray:
+    """Crop to the ink, match MNIST's pen, fit the longer side to 20 px, centre by mass in 28x28.
+
+    ``box`` is the bounding box of the ink's strokes (pixels >= INK_THRESHOLD) when the caller knows it.
+    """
+    rows, cols = box or ink_box(ink >= INK_THRESHOLD)
+    if rows.stop == 0:
         raise NoDigit(BLANK)
-    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    crop = ink[rows, cols]
     crop = crop / max(float(crop.max()), 1e-6)
     corrected = (
         None if _pen_plainly_mnist(crop) else _corrected_pen(_fit(crop, WORK_SIDE), MNIST_STROKE * WORK_SIDE / BOX)
     )
     # Resample once when the pen is already MNIST-like: a detour through 64 px would only blur.
-    box = np.minimum(np.maximum(_fit(corrected if corrected is not None else crop, BOX), 0), 1)
-    return _centre_by_mass(box)
+    digit = np.minimum(np.maximum(_fit(corrected if corrected is not None else crop, BOX), 0), 1)
+    return _centre_by_mass(digit)
 
 
 def _pen_plainly_mnist(crop: np.ndarray) -> bool:
@@ -384,8 +446,7 @@ def _fit(image: np.ndarray, side: int) -> np.ndarray:
     """Resize so the longer side is ``side`` px, keeping the aspect ratio (anti-aliased)."""
     h, w = image.shape
     factor = side / max(h, w)
-    size = (max(1, round(w * factor)), max(1, round(h * factor)))
-    return np.asarray(Image.fromarray(image.astype(np.float32)).resize(size, Image.Resampling.BILINEAR))
+    return resize(image, (max(1, round(w * factor)), max(1, round(h * factor))))
 
 
 def stroke_width(mask: np.ndarray) -> float:
@@ -393,14 +454,12 @@ def stroke_width(mask: np.ndarray) -> float:
     area = int(np.count_nonzero(mask))
     if area == 0:
         return 0.0
-    interior = mask.copy()  # pixels whose four neighbours are ink too
-    interior[1:] &= mask[:-1]
-    interior[:-1] &= mask[1:]
-    interior[:, 1:] &= mask[:, :-1]
-    interior[:, :-1] &= mask[:, 1:]
-    interior[[0, -1]] = False  # outside the array is not ink
-    interior[:, [0, -1]] = False
-    return 2 * area / max(1, area - int(np.count_nonzero(interior)))
+    # Interior pixels: their four neighbours are ink too (outside the array is not ink, so none on its edge).
+    inner = mask[1:-1, 1:-1] & mask[:-2, 1:-1]
+    inner &= mask[2:, 1:-1]
+    inner &= mask[1:-1, :-2]
+    inner &= mask[1:-1, 2:]
+    return 2 * area / max(1, area - int(np.count_nonzero(inner)))
 
 
 def _corrected_pen(work: np.ndarray, target: float) -> np.ndarray | None:
