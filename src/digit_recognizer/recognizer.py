@@ -25,6 +25,7 @@ import numpy as np
 
 from . import combine
 from .ctc import Reading, SequenceReader, digit_columns, digit_probabilities
+from .handoff import Handoff, SharedArrays, read_shared
 from .imagefile import describe
 from .preprocess import INK_THRESHOLD, ImageError, ImageSource, Ink, NoDigit, load_ink, normalize, preprocess
 from .segment import Box, Segmentation, segment
@@ -371,15 +372,17 @@ def _recognize_all(
     if workers < 2 or len(images) < PARALLEL_MIN_BATCH:
         return recognizer.predict_prepared(preprocess_many(images))
     size = -(-len(images) // (workers * 4))
-    chunks = [images[i : i + size] for i in range(0, len(images), size)]
     if processes and _processes_are_safe():
         from concurrent.futures.process import BrokenProcessPool
 
         work = functools.partial(recognize_in_worker, str(recognizer.path))
         try:
-            return [item for part in _pool("process", workers).map(work, chunks) for item in part]
+            with Handoff(images) as handoff:  # arrays go through shared memory, not pickles
+                parts = [handoff.part(i, i + size) for i in range(0, len(images), size)]
+                return [item for part in _pool("process", workers).map(work, parts) for item in part]
         except BrokenProcessPool:
             _forget_pool("process", workers)
+    chunks = [images[i : i + size] for i in range(0, len(images), size)]
     prepared = [item for part in _pool("thread", workers).map(preprocess_many, chunks) for item in part]
     return recognizer.predict_prepared(prepared)
 
@@ -395,42 +398,52 @@ def _stream_in_processes(
 
     pool = _pool("process", workers)
     work = functools.partial(recognize_in_worker, str(recognizer.path))
-    in_flight: collections.deque[tuple[list[ImageSource], list[Any]]] = collections.deque()
+    in_flight: collections.deque[tuple[Handoff, list[Any]]] = collections.deque()
 
     def submit(batch: Sequence[ImageSource]) -> None:
-        items = list(batch)
-        size = max(1, -(-len(items) // workers))
-        in_flight.append((items, [pool.submit(work, items[i : i + size]) for i in range(0, len(items), size)]))
+        handoff = Handoff(list(batch))
+        size = max(1, -(-len(batch) // workers))
+        in_flight.append((handoff, [pool.submit(work, handoff.part(i, i + size)) for i in range(0, len(batch), size)]))
 
-    for batch in itertools.islice(batches, STREAM_AHEAD):
-        submit(batch)
-    while in_flight:
-        items, futures = in_flight.popleft()
-        if (upcoming := next(batches, None)) is not None:
-            submit(upcoming)
-        try:
-            yield [p for future in futures for p in future.result()]
-        except BrokenProcessPool:  # a worker was killed: this batch and the rest on threads
-            _forget_pool("process", workers)
-            rest = [items, *(waiting for waiting, _ in in_flight)]
-            in_flight.clear()
-            for batch in itertools.chain(rest, batches):
-                yield _recognize_all(recognizer, list(batch), workers, processes=False)
-            return
+    try:
+        for batch in itertools.islice(batches, STREAM_AHEAD):
+            submit(batch)
+        while in_flight:
+            futures = in_flight[0][1]
+            if (upcoming := next(batches, None)) is not None:
+                submit(upcoming)
+            try:
+                predictions = [p for future in futures for p in future.result()]
+            except BrokenProcessPool:  # a worker was killed: this batch and the rest on threads
+                _forget_pool("process", workers)
+                rest = [waiting.images for waiting, _ in in_flight]
+                for waiting, _ in in_flight:
+                    waiting.close()
+                in_flight.clear()
+                for batch in itertools.chain(rest, batches):
+                    yield _recognize_all(recognizer, list(batch), workers, processes=False)
+                return
+            in_flight.popleft()[0].close()
+            yield predictions
+    finally:  # the caller stopped early, or an error: no shared block outlives the stream
+        for waiting, _ in in_flight:
+            waiting.close()
 
 
 _worker_recognizers: dict[str, Recognizer] = {}  # in a worker process: model path -> its Recognizer
 
 
-def recognize_in_worker(model: str, images: Sequence[ImageSource]) -> list[Prediction]:
+def recognize_in_worker(model: str, images: Sequence[ImageSource] | SharedArrays) -> list[Prediction]:
     """Predictions for ``images`` with the model at ``model`` (module level: worker processes run it).
 
     The model is loaded on a worker's first chunk and kept, with one onnxruntime thread:
-    the workers themselves are the parallelism.
+    the workers themselves are the parallelism. Arrays may come in shared memory (``handoff``).
     """
     recognizer = _worker_recognizers.get(model)
     if recognizer is None:
         recognizer = _worker_recognizers[model] = Recognizer.load(model, threads=1, sequence_model=False)
+    if isinstance(images, SharedArrays):
+        images = read_shared(images)
     return recognizer.predict_prepared(preprocess_many(images))
 
 
