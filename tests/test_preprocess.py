@@ -123,6 +123,21 @@ def test_exif_orientation_is_applied(tmp_path: Path) -> None:
     assert similarity(preprocess(tmp_path / "photo.jpg"), preprocess(upright)) > 0.95
 
 
+def test_an_orientation_given_in_xmp_is_applied_too(tmp_path: Path) -> None:
+    """Pillow reads XMP's tiff:Orientation into the EXIF it gives: the quick upright check sees it."""
+    from PIL import PngImagePlugin
+
+    upright = draw("7", size=(200, 300))
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt(
+        "XML:com.adobe.xmp",
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="6"/></rdf:RDF></x:xmpmeta>',
+    )
+    upright.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "scan.png", pnginfo=info)
+    assert similarity(preprocess(tmp_path / "scan.png"), preprocess(upright)) > 0.95
+
+
 # --------------------------------------------------------------------------- no digit
 
 

@@ -22,7 +22,7 @@ import stat
 import warnings
 from typing import Any
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 ALLOWED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM")  # JPEG includes MPO (phone photos)
 FORMAT_NAMES = "PNG, JPEG, GIF, BMP, TIFF, WebP or PPM/PGM/PBM"
@@ -99,11 +99,22 @@ def _first_frame(image: Image.Image, max_pixels: int) -> Image.Image:
     return _upright(image)
 
 
+ORIENTATION = 0x0112  # the EXIF tag (Pillow's getexif also reads it from XMP)
+
+
 def _upright(image: Image.Image) -> Image.Image:
-    """EXIF orientation applied; an image whose EXIF cannot be read is taken as it is."""
+    """EXIF orientation applied; an image whose EXIF cannot be read is taken as it is.
+
+    Most images (every canvas) are upright already: ``ImageOps`` is imported only for
+    the others, a millisecond and a half of start-up saved.
+    """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            if image.getexif().get(ORIENTATION, 1) == 1:
+                return image
+            from PIL import ImageOps
+
             return ImageOps.exif_transpose(image) or image
     except Exception:
         return image

@@ -237,10 +237,9 @@ class Recognizer:
         ``_processes_are_safe``) each batch is read in threads as ``predict_batch`` does.
         """
         workers = max(1, jobs or os.cpu_count() or 1)
-        parallel = workers > 1 and _processes_are_safe()
         batches = iter(batches)
         for batch in batches:  # small batches in this process: starting the workers costs more than they save
-            if parallel and len(batch) >= PARALLEL_MIN_BATCH:
+            if workers > 1 and len(batch) >= PARALLEL_MIN_BATCH and _processes_are_safe():
                 yield from _stream_in_processes(self, itertools.chain([batch], batches), workers)
                 return
             yield self.predict_batch(batch, jobs=jobs)
