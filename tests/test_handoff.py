@@ -79,13 +79,3 @@ def test_a_stream_stopped_early_leaves_no_block_behind(recognizer: Recognizer, m
     assert [p.digit for p in next(stream)] == [i % 10 for i in range(80)]
     stream.close()  # the caller stops: the batches already handed out are dropped
     assert len(made) >= 2 and not any(block_exists(name) for name in made)
-
-
-def test_shared_memory_is_imported_only_when_a_batch_uses_it() -> None:
-    """multiprocessing.shared_memory costs 10-25 ms: `digits predict one.png` never needs it."""
-    import subprocess
-    import sys
-
-    code = "import sys, digit_recognizer.cli, digit_recognizer.predict; print('multiprocessing' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "False"

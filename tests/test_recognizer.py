@@ -298,3 +298,19 @@ def test_predict_stream_goes_on_in_threads_when_a_worker_is_killed(recognizer: R
     rest = list(stream)
     assert [[p.digit for p in b] for b in [first, *rest]] == [[(i + k) % 10 for i in range(80)] for k in range(5)]
     assert ("process", 2) not in module._pools  # a new pool is made on the next call
+
+
+def test_reading_one_file_imports_only_what_it_uses(tmp_path: Path) -> None:
+    """Start-up is most of `digits predict one.png` (issue 21): the number reader, worker pools
+    and shared memory (multiprocessing), and EXIF turning (ImageOps) load when first needed."""
+    draw("7").save(tmp_path / "seven.png")
+    code = (
+        "import sys, runpy; sys.argv = ['digits', 'predict', sys.argv[1]]\n"
+        "try: runpy.run_module('digit_recognizer', run_name='__main__')\n"
+        "except SystemExit: pass\n"
+        "print(sorted(m for m in ('digit_recognizer.ctc', 'digit_recognizer.combine', 'multiprocessing',"
+        " 'PIL.ImageOps') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "seven.png")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]" and "seven.png" in result.stdout

@@ -19,17 +19,18 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import combine
-from .ctc import Reading, SequenceReader, digit_columns, digit_probabilities
 from .handoff import Handoff, SharedArrays, read_shared
 from .imagefile import describe
 from .preprocess import INK_THRESHOLD, ImageError, ImageSource, Ink, NoDigit, load_ink, normalize, preprocess
 from .segment import Box, Segmentation, segment
 from .sessions import open_session, read_card
+
+if TYPE_CHECKING:  # the number reader's modules are imported when a number is first read: start-up time
+    from .ctc import Reading, SequenceReader
 
 MODEL_NAME = "mnist_cnn"
 NO_DIGIT = 10  # column of the "not a digit" class in scores(), for models trained with one
@@ -270,6 +271,9 @@ class Recognizer:
 
     def _combined(self, ink: Ink, found: Segmentation, reading: Reading, digits: int | None) -> NumberPrediction:
         """The segmenter's readings rescored by the sequence reader (``combine.choose``)."""
+        from . import combine
+        from .ctc import digit_probabilities
+
         options = [found, *found.alternatives]
         weakest = min(max(p.scores[:10]) for p in found.digits)
         choice = combine.choose(
@@ -301,6 +305,8 @@ def _number_from(found: Segmentation, reason: str | None = None, ignored: list[B
 
 def _pieces_from_frames(ink: Ink, reading: Reading) -> list[tuple[Box, np.ndarray]]:
     """Boxes (source pixels) and 28x28 images of the sequence reader's digits, from the columns it read them in."""
+    from .ctc import digit_columns
+
     strokes = ink.strength >= INK_THRESHOLD
     cols = np.flatnonzero(strokes.any(0))
     out = []
@@ -319,10 +325,10 @@ def _pieces_from_frames(ink: Ink, reading: Reading) -> list[tuple[Box, np.ndarra
 
 def _load_sequence(model: str | os.PathLike[str] | bool, threads: int | None) -> SequenceReader | None:
     """The sequence reader asked for; a broken file is a ModelError saying why."""
-    from .ctc import SequenceModelError
-
     if model is False:
         return None
+    from .ctc import SequenceModelError, SequenceReader
+
     try:
         return SequenceReader.load(None if model is True else model, threads=threads)
     except SequenceModelError as exc:
