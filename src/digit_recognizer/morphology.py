@@ -160,14 +160,23 @@ def grey_erosion(image: np.ndarray, footprint: np.ndarray) -> np.ndarray:
     return _footprint(image, footprint, np.minimum)
 
 
+DENSE_RESIZE_MAX = 400_000  # multiply-adds; above it (a large image to a large size) Pillow's banded filter wins
+
+
 def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """A float image resized to ``size`` (width, height): ``Image.fromarray(image).resize(size, BILINEAR)``.
 
     Pillow resamples width then height, each pass a weighted sum in double precision
-    rounded to float32; the same here, with the weights of ``_bilinear_weights``.
+    rounded to float32; the same here, with the weights of ``_bilinear_weights``. The
+    dense products cost rows x cols x width: large images to large sizes go to Pillow.
     """
     out = np.asarray(image, dtype=np.float32)
     width, height = size
+    rows, cols = out.shape
+    if rows * width * (cols + height) > DENSE_RESIZE_MAX:  # a dense product would cost more than Pillow's filter
+        from PIL import Image
+
+        return np.asarray(Image.fromarray(np.ascontiguousarray(out)).resize(size, Image.Resampling.BILINEAR))
     if width != out.shape[1]:
         out = (out.astype(np.float64) @ _bilinear_weights(out.shape[1], width).T).astype(np.float32)
     if height != out.shape[0]:
