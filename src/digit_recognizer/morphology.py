@@ -22,6 +22,7 @@ from typing import Literal
 import cc3d
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from PIL import Image
 
 Box = tuple[slice, slice]
 
@@ -174,8 +175,6 @@ def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     width, height = size
     rows, cols = out.shape
     if rows * width * (cols + height) > DENSE_RESIZE_MAX:  # a dense product would cost more than Pillow's filter
-        from PIL import Image
-
         return np.asarray(Image.fromarray(np.ascontiguousarray(out)).resize(size, Image.Resampling.BILINEAR))
     if width != out.shape[1]:
         out = (out.astype(np.float64) @ _bilinear_weights(out.shape[1], width).T).astype(np.float32)
